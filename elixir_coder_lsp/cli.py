@@ -1,0 +1,74 @@
+"""Command-line entry points: `elixir-coder-lsp` (the stdio server) and `elixir-coder` (subcommands)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+# Subcommand name -> module under elixir_coder_lsp.commands exposing add_arguments(parser) and run(args) -> int.
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "check": ("check", "report Credo/Sobelow-style findings for files or directories"),
+    "fix": ("fix", "apply deterministic autofixes (and, with a model, the repair loop)"),
+    "explain": ("explain", "explain the finding at FILE:LINE[:COL]"),
+    "generate": ("generate", "generate Elixir code from a prompt"),
+    "clarify": ("clarify", "cluster samples and decide whether to ask a question"),
+    "grammar-check": ("grammar_check", "check files against the Elixir grammar"),
+    "models": ("models", "list model instances and their metrics"),
+}
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="FILE", help="settings file (TOML), CONTRACT.md §1")
+    parser.add_argument("--json", action="store_true", help="print exactly one JSON document")
+    parser.add_argument("--log-level", default="warning", help="stderr log level")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `elixir-coder` argument parser with every available subcommand."""
+    parser = argparse.ArgumentParser(prog="elixir-coder", description="Elixir code model tools.")
+    sub = parser.add_subparsers(dest="command", metavar="SUBCOMMAND")
+    for name, (module, help_text) in SUBCOMMANDS.items():
+        try:
+            mod = importlib.import_module(f"elixir_coder_lsp.commands.{module}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"elixir_coder_lsp.commands.{module}":
+                raise
+            continue
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        _add_common(p)
+        mod.add_arguments(p)
+        p.set_defaults(_run=mod.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one `elixir-coder` subcommand and return its exit code (0 ok, 1 findings, 2 usage/tool error)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return 2
+    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args._run(args))
+    except KeyboardInterrupt:
+        return 130
+
+
+def server_main(argv: Sequence[str] | None = None) -> int:
+    """Start the language server on stdio (what editors launch)."""
+    parser = argparse.ArgumentParser(prog="elixir-coder-lsp", description="Elixir Coder language server (stdio).")
+    parser.add_argument("--log-file", default="", help="write logs to this file (default: stderr)")
+    parser.add_argument("--log-level", default="info", help="debug | info | warning | error")
+    parser.add_argument("--stdio", action="store_true", help="accepted for editor compatibility; stdio is the default")
+    args = parser.parse_args(argv)
+    from elixir_coder_lsp.lsp.server import run_stdio
+
+    return run_stdio(log_file=args.log_file, log_level=args.log_level)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
