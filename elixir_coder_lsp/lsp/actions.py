@@ -1,0 +1,135 @@
+"""Code actions: deterministic quick fixes, "Disable for this line", "Explain", "Fix with model", "Generate code".
+
+Actions that need work carry a command and return at once; deterministic fixes carry their edit.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from lsprotocol import types
+
+from elixir_coder_lsp.findings import Finding
+from elixir_coder_lsp.lsp.generate import range_to_codepoints, selected_text, workspace_edit
+from elixir_coder_lsp.lsp.insertion import find_site
+from elixir_coder_lsp.lsp.positions import lsp_position, split_lines
+
+log = logging.getLogger(__name__)
+
+CMD_GENERATE = "elixirCoder.generate"
+CMD_FIX = "elixirCoder.fix"
+CMD_EXPLAIN = "elixirCoder.explain"
+CMD_CANCEL = "elixirCoder.cancel"
+
+
+def finding_of(diagnostic: types.Diagnostic) -> Finding | None:
+    """The Finding a diagnostic of ours carries in `data` (None for other servers' diagnostics)."""
+    data = diagnostic.data
+    if not isinstance(data, dict) or "rule" not in data:
+        return None
+    try:
+        return Finding.from_dict(data)
+    except TypeError:
+        return None
+
+
+def fix_edits(finding: Finding, lines: list[str], encoding: str) -> list[types.TextEdit]:
+    """The rule's deterministic autofix as LSP edits (edits use 1-based code-point columns, end exclusive)."""
+    fix = finding.extra.get("fix") if finding.extra else None
+    if not isinstance(fix, dict):
+        return []
+    edits = []
+    for e in fix.get("edits", []):
+        start = lsp_position(lines, e["line"], e["column"], encoding)
+        end = lsp_position(lines, e.get("end_line", e["line"]), e.get("end_column", e["column"]), encoding)
+        edits.append(types.TextEdit(range=types.Range(start=start, end=end), new_text=e.get("text", "")))
+    return edits
+
+
+def disable_line_edit(code: str, finding: Finding, lines: list[str], encoding: str) -> types.TextEdit | None:
+    """Insert `# credo:disable-for-next-line Check` / `# sobelow_skip [...]` above the finding's line."""
+    try:
+        from elixir_coder_lsp.rules.suppress import disable_edit
+    except ImportError:
+        return None
+    result = disable_edit(code, finding)
+    if result is None:
+        return None
+    insert_line, text = result
+    pos = types.Position(line=max(0, insert_line - 1), character=0) if insert_line >= 1 else types.Position(line=0, character=0)
+    if not text.endswith("\n"):
+        text += "\n"
+    return types.TextEdit(range=types.Range(start=pos, end=pos), new_text=text)
+
+
+def code_actions(server: Any, params: types.CodeActionParams) -> list[types.CodeAction]:
+    """All actions for a range; cheap enough for the event loop (text scans only, no helper calls)."""
+    uri = params.text_document.uri
+    snap = server.snapshot(uri)
+    if snap is None:
+        return []
+    encoding = server.position_encoding()
+    lines = split_lines(snap.text)
+    only = params.context.only
+    wants_quickfix = not only or any(str(k).startswith("quickfix") for k in only)
+    wants_refactor = not only or any(str(k).startswith("refactor") for k in only)
+    doc_changes = server.supports_document_changes()
+    actions: list[types.CodeAction] = []
+    if wants_quickfix:
+        for diagnostic in params.context.diagnostics:
+            finding = finding_of(diagnostic)
+            if finding is None or finding.rule.startswith("ElixirCoder."):
+                continue
+            edits = fix_edits(finding, lines, encoding)
+            if edits:
+                title = (finding.extra.get("fix") or {}).get("title") or f"Fix {finding.rule}"
+                actions.append(
+                    types.CodeAction(
+                        title=title,
+                        kind=types.CodeActionKind.QuickFix,
+                        diagnostics=[diagnostic],
+                        is_preferred=True,
+                        edit=workspace_edit(uri, snap.version, edits, doc_changes),
+                    )
+                )
+            if finding.source != "elixir":
+                disable = disable_line_edit(snap.text, finding, lines, encoding)
+                if disable is not None:
+                    actions.append(
+                        types.CodeAction(
+                            title=f"Disable {finding.rule} for this line",
+                            kind=types.CodeActionKind.QuickFix,
+                            diagnostics=[diagnostic],
+                            edit=workspace_edit(uri, snap.version, [disable], doc_changes),
+                        )
+                    )
+                actions.append(
+                    types.CodeAction(
+                        title=f"Explain {finding.rule}",
+                        kind=types.CodeActionKind.QuickFix,
+                        diagnostics=[diagnostic],
+                        command=types.Command(title="Explain", command=CMD_EXPLAIN, arguments=[{"uri": uri, "diagnostic": diagnostic}]),
+                    )
+                )
+            actions.append(
+                types.CodeAction(
+                    title="Fix with model",
+                    kind=types.CodeActionKind.QuickFix,
+                    diagnostics=[diagnostic],
+                    command=types.Command(title="Fix with model", command=CMD_FIX, arguments=[{"uri": uri, "diagnostic": diagnostic}]),
+                )
+            )
+    if wants_refactor:
+        start, end = range_to_codepoints(lines, params.range, encoding)
+        site = find_site(lines, start, end, selected_text=selected_text(lines, start, end))
+        if site is not None:
+            args = {"uri": uri, "range": params.range}
+            actions.append(
+                types.CodeAction(
+                    title="Generate code",
+                    kind=types.CodeActionKind.RefactorRewrite,
+                    command=types.Command(title="Generate code", command=CMD_GENERATE, arguments=[args]),
+                )
+            )
+    return actions

@@ -1,0 +1,38 @@
+"""Settings in the server: every source of CONTRACT.md §1, merged in order, errors shown once."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from elixir_coder_lsp.config import Settings, load_settings, unwrap_section  # noqa: F401  (re-exported)
+
+log = logging.getLogger(__name__)
+SECTION = "elixirCoder"
+
+
+
+
+class SettingsState:
+    """Holds the layers the server has seen and recomputes Settings when one changes."""
+
+    def __init__(self) -> None:
+        self.workspace_root: Path | None = None
+        self.init_options: dict[str, Any] | None = None
+        self.client_settings: dict[str, Any] | None = None
+        self.settings = Settings()
+        self._last_errors: tuple[str, ...] = ()
+
+    def recompute(self) -> list[str]:
+        """Rebuild Settings from all layers; returns errors not reported before (to show once)."""
+        settings, errors = load_settings(
+            workspace_root=self.workspace_root,
+            init_options=self.init_options,
+            client_settings=self.client_settings,
+        )
+        self.settings = settings
+        new = tuple(errors)
+        fresh = [] if new == self._last_errors else list(errors)
+        self._last_errors = new
+        return fresh

@@ -1,0 +1,171 @@
+"""Findings → LSP diagnostics, and the debounced per-document analysis that publishes them."""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+
+from elixir_coder_lsp.findings import Finding
+from elixir_coder_lsp.lsp.positions import lsp_range, split_lines
+
+log = logging.getLogger(__name__)
+
+_SEVERITY = {
+    "error": types.DiagnosticSeverity.Error,
+    "warning": types.DiagnosticSeverity.Warning,
+    "information": types.DiagnosticSeverity.Information,
+    "hint": types.DiagnosticSeverity.Hint,
+}
+TOO_LARGE_CODE = "ElixirCoder.DocumentTooLarge"
+UNAVAILABLE_CODE = "ElixirCoder.AnalysisUnavailable"
+
+
+def doc_url(finding: Finding) -> str | None:
+    """Where to read about a rule: hexdocs for Credo checks, the CWE page for security findings."""
+    if finding.rule.startswith("Credo.Check."):
+        return f"https://hexdocs.pm/credo/{finding.rule}.html"
+    if finding.cwe:
+        return f"https://cwe.mitre.org/data/definitions/{finding.cwe}.html"
+    if finding.rule.startswith("Sobelow."):
+        return "https://hexdocs.pm/sobelow/readme.html"
+    return None
+
+
+def to_diagnostic(finding: Finding, lines: list[str], encoding: str = "utf-16") -> types.Diagnostic:
+    """Convert one finding, keeping what code actions need in `data`."""
+    url = doc_url(finding)
+    return types.Diagnostic(
+        range=lsp_range(lines, finding.line, finding.column, finding.end_line, finding.end_column, encoding),
+        message=finding.message,
+        severity=_SEVERITY.get(finding.severity, types.DiagnosticSeverity.Warning),
+        code=finding.rule,
+        code_description=types.CodeDescription(href=url) if url else None,
+        source=finding.source,
+        data=finding.as_dict(),
+    )
+
+
+def excluded(path: str | None, root: Path | None, patterns: list[str]) -> bool:
+    """True when the file matches one of `checks.exclude` (globs relative to the workspace root)."""
+    if not path or not patterns:
+        return False
+    p = Path(path)
+    rel = str(p.relative_to(root)) if root and p.is_relative_to(root) else str(p)
+    rel = rel.replace("\\", "/")
+    for pattern in patterns:
+        if fnmatch.fnmatch(rel, pattern) or (pattern.endswith("/**") and (rel + "/").startswith(pattern[:-2])):
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What one analysis sees: a document at one version."""
+
+    uri: str
+    version: int | None
+    text: str
+    path: str | None
+
+
+class DiagnosticsScheduler:
+    """Debounces changes per document, runs analysis off the event loop and drops stale results.
+
+    Results are published only when their version is still the document's current version, so a slow
+    analysis of version 3 can never overwrite the diagnostics of version 4.
+    """
+
+    def __init__(
+        self,
+        *,
+        snapshot: Callable[[str], Snapshot | None],
+        analyze: Callable[[Snapshot], list[Finding]],
+        publish: Callable[[str, int | None, list[types.Diagnostic]], None],
+        encoding: Callable[[], str],
+        executor: Any,
+        max_bytes: Callable[[], int],
+        is_excluded: Callable[[str | None], bool],
+        on_error: Callable[[str], None],
+    ) -> None:
+        self._snapshot = snapshot
+        self._analyze = analyze
+        self._publish = publish
+        self._encoding = encoding
+        self._executor = executor
+        self._max_bytes = max_bytes
+        self._is_excluded = is_excluded
+        self._on_error = on_error
+        self._pending: dict[str, asyncio.Task[None]] = {}
+        self.published_versions: dict[str, int | None] = {}
+
+    def schedule(self, uri: str, delay_s: float) -> None:
+        """(Re)start the debounce timer for a document."""
+        task = self._pending.pop(uri, None)
+        if task is not None:
+            task.cancel()
+        self._pending[uri] = asyncio.ensure_future(self._run(uri, delay_s))
+
+    def forget(self, uri: str) -> None:
+        """Stop pending work for a closed document and clear its diagnostics."""
+        task = self._pending.pop(uri, None)
+        if task is not None:
+            task.cancel()
+        self.published_versions.pop(uri, None)
+        self._publish(uri, None, [])
+
+    def cancel_all(self) -> None:
+        """Stop every pending analysis (shutdown)."""
+        for task in self._pending.values():
+            task.cancel()
+        self._pending.clear()
+
+    async def _run(self, uri: str, delay_s: float) -> None:
+        try:
+            if delay_s > 0:
+                await asyncio.sleep(delay_s)
+            snap = self._snapshot(uri)
+            if snap is None or self._is_excluded(snap.path):
+                if snap is not None:
+                    self._publish(uri, snap.version, [])
+                return
+            size = len(snap.text.encode("utf-8", errors="surrogatepass"))
+            if size > self._max_bytes():
+                diag = types.Diagnostic(
+                    range=types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=0)),
+                    message=f"Analysis skipped: the document is {size:,} bytes, above limits.maxDocumentBytes ({self._max_bytes():,}).",
+                    severity=types.DiagnosticSeverity.Information,
+                    code=TOO_LARGE_CODE,
+                    source="elixir-coder",
+                )
+                self._publish_if_current(snap, [diag])
+                return
+            loop = asyncio.get_running_loop()
+            try:
+                findings = await loop.run_in_executor(self._executor, self._analyze, snap)
+            except Exception as exc:  # the helper is missing or crashed: tell the user once, keep serving
+                log.warning("analysis of %s failed: %s", uri, exc)
+                self._on_error(str(exc))
+                return
+            lines = split_lines(snap.text)
+            encoding = self._encoding()
+            self._publish_if_current(snap, [to_diagnostic(f, lines, encoding) for f in findings])
+        except asyncio.CancelledError:
+            pass
+        finally:
+            if self._pending.get(uri) is asyncio.current_task():
+                del self._pending[uri]
+
+    def _publish_if_current(self, snap: Snapshot, diagnostics: list[types.Diagnostic]) -> None:
+        current = self._snapshot(snap.uri)
+        if current is None or current.version != snap.version:
+            log.debug("dropping diagnostics for %s v%s (now v%s)", snap.uri, snap.version, current and current.version)
+            return
+        self.published_versions[snap.uri] = snap.version
+        self._publish(snap.uri, snap.version, diagnostics)

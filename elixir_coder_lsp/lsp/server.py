@@ -1,0 +1,260 @@
+"""The language server: pygls wiring. Handlers are thin; work runs on the server's own executor."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+from pygls.uris import to_fs_path
+
+from elixir_coder_lsp import __version__
+from elixir_coder_lsp.api import NO_MODEL_HELP, ElixirCoder
+from elixir_coder_lsp.inference.types import InstanceStatus
+from elixir_coder_lsp.lsp import actions as lsp_actions
+from elixir_coder_lsp.lsp.configuration import SECTION, SettingsState
+from elixir_coder_lsp.lsp.diagnostics import DiagnosticsScheduler, Snapshot, excluded
+from elixir_coder_lsp.lsp.generate import generate_job
+from elixir_coder_lsp.lsp.jobs import JobManager
+from elixir_coder_lsp.lsp.protocol import ElixirCoderProtocol
+from elixir_coder_lsp.lsp.status import StatusReporter
+
+log = logging.getLogger(__name__)
+
+ELIXIR_LANGUAGES = {"elixir", "eex", "heex"}
+TEST_COMMANDS = os.environ.get("ELIXIR_CODER_TEST_COMMANDS") == "1"
+
+
+class ElixirCoderServer(LanguageServer):
+    """Server state: settings, the pipeline façade, diagnostics scheduling and jobs."""
+
+    def __init__(self) -> None:
+        super().__init__("elixir-coder-lsp", __version__, protocol_cls=ElixirCoderProtocol, text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+        # Our own pool: pygls reads stdin on its thread pool, so long work there would block cancellation.
+        self.executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="elixir-coder")
+        self.config = SettingsState()
+        self.coder = ElixirCoder(self.config.settings, on_status=self._status_from_thread)
+        self.jobs = JobManager(self)
+        self.status = StatusReporter(self)
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._reported_errors: set[str] = set()
+        self.diagnostics = DiagnosticsScheduler(
+            snapshot=self.snapshot,
+            analyze=lambda snap: self.coder.analyze(snap.text, filename=snap.path),
+            publish=self._publish,
+            encoding=self.position_encoding,
+            executor=self.executor,
+            max_bytes=lambda: self.config.settings.limits.max_document_bytes,
+            is_excluded=lambda path: excluded(path, self.config.workspace_root, self.config.settings.checks.exclude),
+            on_error=self.show_error_once,
+        )
+
+    # -- small services the handlers share ------------------------------------------------------------
+
+    def snapshot(self, uri: str) -> Snapshot | None:
+        """The open document's text and version, or None when it is not open."""
+        doc = self.workspace.text_documents.get(uri)
+        if doc is None:
+            return None
+        return Snapshot(uri=uri, version=doc.version, text=doc.source, path=to_fs_path(uri))
+
+    def position_encoding(self) -> str:
+        """The negotiated position encoding (utf-16 unless the client offered another)."""
+        enc = self.workspace.position_encoding if self.protocol._workspace else None
+        return str(enc.value if hasattr(enc, "value") else enc or "utf-16")
+
+    def supports_work_done_progress(self) -> bool:
+        """Whether the client advertised window.workDoneProgress."""
+        window = self.client_capabilities.window if self.client_capabilities else None
+        return bool(window and window.work_done_progress)
+
+    def supports_document_changes(self) -> bool:
+        """Whether the client accepts versioned `documentChanges` edits."""
+        ws = self.client_capabilities.workspace if self.client_capabilities else None
+        return bool(ws and ws.workspace_edit and ws.workspace_edit.document_changes)
+
+    def show_error(self, message: str) -> None:
+        """window/showMessage (error)."""
+        self.window_show_message(types.ShowMessageParams(type=types.MessageType.Error, message=message))
+
+    def show_error_once(self, message: str) -> None:
+        """Show an error only the first time it happens (a missing `elixir` must not nag on every keystroke)."""
+        if message not in self._reported_errors:
+            self._reported_errors.add(message)
+            self.show_error(message)
+
+    def _publish(self, uri: str, version: int | None, diagnostics: list[types.Diagnostic]) -> None:
+        self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, version=version, diagnostics=diagnostics))
+
+    def _status_from_thread(self, status: InstanceStatus) -> None:
+        loop = self.loop
+        if loop is None or loop.is_closed():
+            return
+        loop.call_soon_threadsafe(self._on_status, status)
+
+    def _on_status(self, status: InstanceStatus) -> None:
+        self.status.report(status)
+        if status.state == "failed":
+            self.show_error_once(f"Model '{status.name}' is unavailable: {status.message}. {NO_MODEL_HELP}")
+
+    def apply_settings(self, errors: list[str]) -> None:
+        """Push recomputed settings into the pipeline and show new setting errors in one message."""
+        self.coder.update_settings(self.config.settings)
+        if errors:
+            self.window_show_message(
+                types.ShowMessageParams(type=types.MessageType.Warning, message="elixir-coder settings: " + "; ".join(errors))
+            )
+
+    def debounce_s(self) -> float:
+        """checks.onChangeDebounceMs in seconds."""
+        return self.config.settings.checks.on_change_debounce_ms / 1000.0
+
+    async def shutdown_work(self) -> None:
+        """Cancel jobs and pending analyses, stop child processes."""
+        self.jobs.cancel_all()
+        self.diagnostics.cancel_all()
+        await self.jobs.wait_all(timeout=3.0)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self.executor, self.coder.close)
+
+
+def make_server() -> ElixirCoderServer:
+    """Build the server and register every feature."""
+    ls = ElixirCoderServer()
+
+    @ls.feature(types.INITIALIZE)
+    def initialize(ls: ElixirCoderServer, params: types.InitializeParams) -> None:
+        ls.loop = asyncio.get_running_loop()
+        root = params.root_uri or (params.workspace_folders[0].uri if params.workspace_folders else None)
+        ls.config.workspace_root = Path(to_fs_path(root)) if root else None
+        ls.coder.workspace_root = ls.config.workspace_root
+        opts = params.initialization_options if isinstance(params.initialization_options, dict) else None
+        ls.config.init_options = opts
+        errors = ls.config.recompute()
+        ls.coder.update_settings(ls.config.settings)
+        ls._pending_setting_errors = errors  # shown after `initialized` (clients ignore messages before it)
+
+    @ls.feature(types.INITIALIZED)
+    async def initialized(ls: ElixirCoderServer, params: types.InitializedParams) -> None:
+        ws = ls.client_capabilities.workspace
+        if ws and ws.configuration:
+            try:
+                result = await ls.workspace_configuration_async(
+                    types.ConfigurationParams(items=[types.ConfigurationItem(section=SECTION)])
+                )
+                if result and isinstance(result[0], dict):
+                    ls.config.client_settings = result[0]
+            except Exception as exc:
+                log.debug("workspace/configuration failed: %s", exc)
+        errors = ls.config.recompute() if ls.config.client_settings else getattr(ls, "_pending_setting_errors", [])
+        ls.apply_settings(errors)
+        for name, model in ls.config.settings.models.items():
+            ls.status.report(InstanceStatus(name=name, checkpoint=model.checkpoint, backend=model.backend, state="idle"))
+        if any(m.preload for m in ls.config.settings.models.values()):
+            loop = asyncio.get_running_loop()
+            loop.run_in_executor(ls.executor, lambda: ls.coder.pool.preload())
+
+    @ls.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    async def did_change_configuration(ls: ElixirCoderServer, params: types.DidChangeConfigurationParams) -> None:
+        settings = params.settings
+        ws = ls.client_capabilities.workspace
+        if (settings is None or settings == {}) and ws and ws.configuration:
+            result = await ls.workspace_configuration_async(types.ConfigurationParams(items=[types.ConfigurationItem(section=SECTION)]))
+            settings = result[0] if result else None
+        if isinstance(settings, dict):
+            ls.config.client_settings = settings
+        ls.apply_settings(ls.config.recompute())
+
+    @ls.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: ElixirCoderServer, params: types.DidOpenTextDocumentParams) -> None:
+        ls.diagnostics.schedule(params.text_document.uri, 0.0)
+
+    @ls.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: ElixirCoderServer, params: types.DidChangeTextDocumentParams) -> None:
+        ls.diagnostics.schedule(params.text_document.uri, ls.debounce_s())
+
+    @ls.feature(types.TEXT_DOCUMENT_DID_SAVE)
+    def did_save(ls: ElixirCoderServer, params: types.DidSaveTextDocumentParams) -> None:
+        ls.diagnostics.schedule(params.text_document.uri, 0.0)
+
+    @ls.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: ElixirCoderServer, params: types.DidCloseTextDocumentParams) -> None:
+        ls.diagnostics.forget(params.text_document.uri)
+
+    @ls.feature(
+        types.TEXT_DOCUMENT_CODE_ACTION,
+        types.CodeActionOptions(
+            code_action_kinds=[types.CodeActionKind.QuickFix, types.CodeActionKind.RefactorRewrite],
+            resolve_provider=True,
+        ),
+    )
+    def code_action(ls: ElixirCoderServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+        return lsp_actions.code_actions(ls, params)
+
+    @ls.feature(types.CODE_ACTION_RESOLVE)
+    def code_action_resolve(ls: ElixirCoderServer, action: types.CodeAction) -> types.CodeAction:
+        # Everything is computed up front; Neovim 0.7 resolves every action, so answer unchanged.
+        return action
+
+    @ls.feature(types.WINDOW_WORK_DONE_PROGRESS_CANCEL)
+    def progress_cancel(ls: ElixirCoderServer, params: types.WorkDoneProgressCancelParams) -> None:
+        ls.jobs.cancel_progress(params.token)
+
+    @ls.feature(types.SHUTDOWN)
+    async def shutdown(ls: ElixirCoderServer, *args: Any) -> None:
+        await ls.shutdown_work()
+
+    @ls.command(lsp_actions.CMD_GENERATE)
+    def cmd_generate(ls: ElixirCoderServer, args: dict[str, Any]) -> dict[str, Any]:
+        uri = _require(args, "uri")
+        _require(args, "range")
+        job = ls.jobs.start(uri, "Generate code", lambda job, report: generate_job(ls, job, report, args))
+        return {"jobId": job.id}
+
+    @ls.command(lsp_actions.CMD_CANCEL)
+    def cmd_cancel(ls: ElixirCoderServer, args: dict[str, Any]) -> dict[str, Any]:
+        return {"cancelled": ls.jobs.cancel(str(_require(args, "jobId")))}
+
+    if TEST_COMMANDS:
+
+        @ls.command("elixirCoder.test.sleep")
+        async def cmd_sleep(ls: ElixirCoderServer, args: dict[str, Any]) -> dict[str, Any]:
+            """Test-only: a command that runs for a while (shutdown and $/cancelRequest tests)."""
+            await asyncio.sleep(float(args.get("seconds", 5)))
+            ls.window_log_message(types.LogMessageParams(type=types.MessageType.Info, message="elixirCoder.test.sleep finished"))
+            return {"slept": True}
+
+    return ls
+
+
+def _require(args: Any, key: str) -> Any:
+    """Command arguments are one object; a missing key is a clear invalid-params error."""
+    from pygls.exceptions import JsonRpcInvalidParams
+
+    if not isinstance(args, dict) or key not in args:
+        raise JsonRpcInvalidParams.of(ValueError(f"missing argument {key!r}"))
+    return args[key]
+
+
+def run_stdio(*, log_file: str = "", log_level: str = "info") -> int:
+    """Serve on stdin/stdout until the client exits."""
+    handler: logging.Handler = logging.FileHandler(log_file) if log_file else logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(log_level.upper())
+    # pygls logs every message at INFO; keep that for --log-level debug only.
+    logging.getLogger("pygls").setLevel(logging.DEBUG if root.level <= logging.DEBUG else logging.WARNING)
+    ls = make_server()
+    try:
+        ls.start_io()
+    finally:
+        ls.executor.shutdown(wait=False, cancel_futures=True)
+        ls.coder.close()
+    return 0
