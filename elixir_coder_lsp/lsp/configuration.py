@@ -22,17 +22,13 @@ class SettingsState:
         self.init_options: dict[str, Any] | None = None
         self.client_settings: dict[str, Any] | None = None
         self.settings = Settings()
-        self._last_errors: tuple[str, ...] = ()
 
     def recompute(self) -> list[str]:
-        """Rebuild Settings from all layers; returns errors not reported before (to show once)."""
+        """Rebuild Settings from all layers; returns every problem found (bad values use defaults)."""
         settings, errors = load_settings(
             workspace_root=self.workspace_root,
             init_options=self.init_options,
             client_settings=self.client_settings,
         )
         self.settings = settings
-        new = tuple(errors)
-        fresh = [] if new == self._last_errors else list(errors)
-        self._last_errors = new
-        return fresh
+        return errors

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import fnmatch
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,6 +93,7 @@ class DiagnosticsScheduler:
         max_bytes: Callable[[], int],
         is_excluded: Callable[[str | None], bool],
         on_error: Callable[[str], None],
+        ready: Callable[[], Awaitable[Any]] | None = None,
     ) -> None:
         self._snapshot = snapshot
         self._analyze = analyze
@@ -102,6 +103,7 @@ class DiagnosticsScheduler:
         self._max_bytes = max_bytes
         self._is_excluded = is_excluded
         self._on_error = on_error
+        self._ready = ready
         self._pending: dict[str, asyncio.Task[None]] = {}
         self.published_versions: dict[str, int | None] = {}
 
@@ -128,6 +130,8 @@ class DiagnosticsScheduler:
 
     async def _run(self, uri: str, delay_s: float) -> None:
         try:
+            if self._ready is not None:
+                await self._ready()  # settings from workspace/configuration arrive after the first didOpen
             if delay_s > 0:
                 await asyncio.sleep(delay_s)
             snap = self._snapshot(uri)

@@ -43,7 +43,9 @@ class ElixirCoderServer(LanguageServer):
         self.jobs = JobManager(self)
         self.status = StatusReporter(self)
         self.loop: asyncio.AbstractEventLoop | None = None
+        self.settings_ready = asyncio.Event()
         self._reported_errors: set[str] = set()
+        self._shown_setting_errors: tuple[str, ...] = ()
         self.diagnostics = DiagnosticsScheduler(
             snapshot=self.snapshot,
             analyze=lambda snap: self.coder.analyze(snap.text, filename=snap.path),
@@ -53,6 +55,7 @@ class ElixirCoderServer(LanguageServer):
             max_bytes=lambda: self.config.settings.limits.max_document_bytes,
             is_excluded=lambda path: excluded(path, self.config.workspace_root, self.config.settings.checks.exclude),
             on_error=self.show_error_once,
+            ready=lambda: self.settings_ready.wait(),
         )
 
     # -- small services the handlers share ------------------------------------------------------------
@@ -104,9 +107,10 @@ class ElixirCoderServer(LanguageServer):
             self.show_error_once(f"Model '{status.name}' is unavailable: {status.message}. {NO_MODEL_HELP}")
 
     def apply_settings(self, errors: list[str]) -> None:
-        """Push recomputed settings into the pipeline and show new setting errors in one message."""
+        """Push recomputed settings into the pipeline; show setting errors in one message, once per change."""
         self.coder.update_settings(self.config.settings)
-        if errors:
+        if errors and tuple(errors) != self._shown_setting_errors:
+            self._shown_setting_errors = tuple(errors)
             self.window_show_message(
                 types.ShowMessageParams(type=types.MessageType.Warning, message="elixir-coder settings: " + "; ".join(errors))
             )
@@ -136,9 +140,8 @@ def make_server() -> ElixirCoderServer:
         ls.coder.workspace_root = ls.config.workspace_root
         opts = params.initialization_options if isinstance(params.initialization_options, dict) else None
         ls.config.init_options = opts
-        errors = ls.config.recompute()
+        ls.config.recompute()  # errors are shown after `initialized`, once workspace/configuration is in
         ls.coder.update_settings(ls.config.settings)
-        ls._pending_setting_errors = errors  # shown after `initialized` (clients ignore messages before it)
 
     @ls.feature(types.INITIALIZED)
     async def initialized(ls: ElixirCoderServer, params: types.InitializedParams) -> None:
@@ -152,8 +155,10 @@ def make_server() -> ElixirCoderServer:
                     ls.config.client_settings = result[0]
             except Exception as exc:
                 log.debug("workspace/configuration failed: %s", exc)
-        errors = ls.config.recompute() if ls.config.client_settings else getattr(ls, "_pending_setting_errors", [])
-        ls.apply_settings(errors)
+        try:
+            ls.apply_settings(ls.config.recompute())
+        finally:
+            ls.settings_ready.set()
         for name, model in ls.config.settings.models.items():
             ls.status.report(InstanceStatus(name=name, checkpoint=model.checkpoint, backend=model.backend, state="idle"))
         if any(m.preload for m in ls.config.settings.models.values()):
