@@ -101,6 +101,7 @@ class ElixirCoder:
         self._on_status = on_status
         self._lock = threading.Lock()
         self._credo_config: tuple[Any] | None = None
+        self._project_tools: Any = None
 
     # -- shared resources -------------------------------------------------------------------------
 
@@ -129,12 +130,25 @@ class ElixirCoder:
         self.settings = settings
         if self._pool is not None:
             self._pool.update_settings(settings)
+        self._reset_project_tools()
+
+    def set_workspace_root(self, root: Path | None) -> None:
+        """Point the façade at another workspace (real tools and `.credo.exs` are re-read)."""
+        self.workspace_root = root
+        self._credo_config = None
+        self._reset_project_tools()
+
+    def _reset_project_tools(self) -> None:
+        tools, self._project_tools = self._project_tools, None
+        if tools is not None:
+            tools.close()
 
     def close(self) -> None:
         """Stop the model pool and the helper (if this façade started it)."""
         pool, self._pool = self._pool, None
         if pool is not None:
             pool.close()
+        self._reset_project_tools()
         if self._owns_helper and self._helper is not None:
             self._helper.close()
             self._helper = None
@@ -145,12 +159,29 @@ class ElixirCoder:
         """Syntax errors and built-in Credo/Sobelow-style findings for one buffer."""
         from elixir_coder_lsp.inference import check
 
+        # A real tool, where it runs (on save), replaces the built-in rules that mirror it.
+        replaced = self.project_tools.replaced_sets(filename) if filename else set()
+        sets = [s for s in ("credo", "sobelow") if s not in replaced]
         result = check.analyze(
-            code, filename=filename, settings=self.settings, credo_config=self.credo_config(), helper=self.helper
+            code, filename=filename, settings=self.settings, credo_config=self.credo_config(), helper=self.helper, sets=sets
         )
         if result.error:
             raise RuntimeError(f"Elixir analysis failed: {result.error}")
         return result.findings
+
+    @property
+    def project_tools(self) -> Any:
+        """Real Credo/Sobelow for this workspace (detected lazily, per settings)."""
+        with self._lock:
+            if self._project_tools is None:
+                from elixir_coder_lsp.tools.project_tools import ProjectTools
+
+                self._project_tools = ProjectTools(self.workspace_root, self.settings)
+            return self._project_tools
+
+    def check_real_tools(self, code: str, filename: str) -> Any:
+        """Real Credo on the buffer and real Sobelow on the project, where they run (RealToolResult)."""
+        return self.project_tools.check(code, filename)
 
     def credo_config(self) -> Any:
         """The workspace's `.credo.exs`, read as data once (call forget_credo_config() when it changes)."""

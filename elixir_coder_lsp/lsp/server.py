@@ -44,11 +44,12 @@ class ElixirCoderServer(LanguageServer):
         self.status = StatusReporter(self)
         self.loop: asyncio.AbstractEventLoop | None = None
         self.settings_ready = asyncio.Event()
+        self.real_findings: dict[str, list[Any]] = {}  # last real Credo/Sobelow findings per document (on save)
         self._reported_errors: set[str] = set()
         self._shown_setting_errors: tuple[str, ...] = ()
         self.diagnostics = DiagnosticsScheduler(
             snapshot=self.snapshot,
-            analyze=lambda snap: self.coder.analyze(snap.text, filename=snap.path),
+            analyze=lambda snap: self.coder.analyze(snap.text, filename=snap.path) + self.real_findings.get(snap.uri, []),
             publish=self._publish,
             encoding=self.position_encoding,
             executor=self.executor,
@@ -115,6 +116,17 @@ class ElixirCoderServer(LanguageServer):
                 types.ShowMessageParams(type=types.MessageType.Warning, message="elixir-coder settings: " + "; ".join(errors))
             )
 
+    async def run_real_tools(self, uri: str) -> None:
+        """On save: real Credo/Sobelow where the workspace has them; their findings replace the built-in ones."""
+        snap = self.snapshot(uri)
+        if snap is None or not snap.path or not self.coder.project_tools.replaced_sets(snap.path):
+            return
+        loop = asyncio.get_running_loop()
+        result = await loop.run_in_executor(self.executor, self.coder.check_real_tools, snap.text, snap.path)
+        self.real_findings[uri] = result.findings
+        for error in result.errors:
+            self.show_error_once(error)
+
     def debounce_s(self) -> float:
         """checks.onChangeDebounceMs in seconds."""
         return self.config.settings.checks.on_change_debounce_ms / 1000.0
@@ -137,7 +149,7 @@ def make_server() -> ElixirCoderServer:
         ls.loop = asyncio.get_running_loop()
         root = params.root_uri or (params.workspace_folders[0].uri if params.workspace_folders else None)
         ls.config.workspace_root = Path(to_fs_path(root)) if root else None
-        ls.coder.workspace_root = ls.config.workspace_root
+        ls.coder.set_workspace_root(ls.config.workspace_root)
         opts = params.initialization_options if isinstance(params.initialization_options, dict) else None
         ls.config.init_options = opts
         ls.config.recompute()  # errors are shown after `initialized`, once workspace/configuration is in
@@ -185,11 +197,19 @@ def make_server() -> ElixirCoderServer:
         ls.diagnostics.schedule(params.text_document.uri, ls.debounce_s())
 
     @ls.feature(types.TEXT_DOCUMENT_DID_SAVE)
-    def did_save(ls: ElixirCoderServer, params: types.DidSaveTextDocumentParams) -> None:
-        ls.diagnostics.schedule(params.text_document.uri, 0.0)
+    async def did_save(ls: ElixirCoderServer, params: types.DidSaveTextDocumentParams) -> None:
+        uri = params.text_document.uri
+        if uri.endswith(".credo.exs") or uri.endswith("/.formatter.exs"):
+            ls.coder.forget_credo_config()
+            for open_uri in list(ls.workspace.text_documents):
+                ls.diagnostics.schedule(open_uri, 0.0)
+            return
+        await ls.run_real_tools(uri)
+        ls.diagnostics.schedule(uri, 0.0)
 
     @ls.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: ElixirCoderServer, params: types.DidCloseTextDocumentParams) -> None:
+        ls.real_findings.pop(params.text_document.uri, None)
         ls.diagnostics.forget(params.text_document.uri)
 
     @ls.feature(
