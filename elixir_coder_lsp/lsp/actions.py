@@ -112,14 +112,7 @@ def code_actions(server: Any, params: types.CodeActionParams) -> list[types.Code
                         command=types.Command(title="Explain", command=CMD_EXPLAIN, arguments=[{"uri": uri, "diagnostic": diagnostic}]),
                     )
                 )
-            actions.append(
-                types.CodeAction(
-                    title="Fix with model",
-                    kind=types.CodeActionKind.QuickFix,
-                    diagnostics=[diagnostic],
-                    command=types.Command(title="Fix with model", command=CMD_FIX, arguments=[{"uri": uri, "diagnostic": diagnostic}]),
-                )
-            )
+            # "Fix with model" is offered once the repair loop exists (inference/loop.py).
     if wants_refactor:
         start, end = range_to_codepoints(lines, params.range, encoding)
         site = find_site(lines, start, end, selected_text=selected_text(lines, start, end))

@@ -106,6 +106,7 @@ class DiagnosticsScheduler:
         self._ready = ready
         self._pending: dict[str, asyncio.Task[None]] = {}
         self.published_versions: dict[str, int | None] = {}
+        self.findings: dict[str, list[Finding]] = {}  # what the last publish showed, for hover
 
     def schedule(self, uri: str, delay_s: float) -> None:
         """(Re)start the debounce timer for a document."""
@@ -120,6 +121,7 @@ class DiagnosticsScheduler:
         if task is not None:
             task.cancel()
         self.published_versions.pop(uri, None)
+        self.findings.pop(uri, None)
         self._publish(uri, None, [])
 
     def cancel_all(self) -> None:
@@ -148,7 +150,8 @@ class DiagnosticsScheduler:
                     code=TOO_LARGE_CODE,
                     source="elixir-coder",
                 )
-                self._publish_if_current(snap, [diag])
+                if self._publish_if_current(snap, [diag]):
+                    self.findings[uri] = []
                 return
             loop = asyncio.get_running_loop()
             try:
@@ -159,17 +162,28 @@ class DiagnosticsScheduler:
                 return
             lines = split_lines(snap.text)
             encoding = self._encoding()
-            self._publish_if_current(snap, [to_diagnostic(f, lines, encoding) for f in findings])
+            if self._publish_if_current(snap, [to_diagnostic(f, lines, encoding) for f in findings]):
+                self.findings[uri] = findings
         except asyncio.CancelledError:
             pass
         finally:
             if self._pending.get(uri) is asyncio.current_task():
                 del self._pending[uri]
 
-    def _publish_if_current(self, snap: Snapshot, diagnostics: list[types.Diagnostic]) -> None:
+    def _publish_if_current(self, snap: Snapshot, diagnostics: list[types.Diagnostic]) -> bool:
         current = self._snapshot(snap.uri)
         if current is None or current.version != snap.version:
             log.debug("dropping diagnostics for %s v%s (now v%s)", snap.uri, snap.version, current and current.version)
-            return
+            return False
         self.published_versions[snap.uri] = snap.version
         self._publish(snap.uri, snap.version, diagnostics)
+        return True
+
+    def findings_at(self, uri: str, line1: int, column1: int) -> list[Finding]:
+        """Published findings whose span contains a 1-based (line, code-point column)."""
+        out = []
+        for f in self.findings.get(uri, []):
+            end = (f.end_line or f.line, f.end_column or f.column + 1)
+            if (f.line, f.column) <= (line1, column1) <= end or (f.line == line1 and f.end_line in (None, f.line) and f.end_column is None):
+                out.append(f)
+        return out

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
@@ -20,7 +21,9 @@ from elixir_coder_lsp.inference.types import InstanceStatus
 from elixir_coder_lsp.lsp import actions as lsp_actions
 from elixir_coder_lsp.lsp.configuration import SECTION, SettingsState
 from elixir_coder_lsp.lsp.diagnostics import DiagnosticsScheduler, Snapshot, excluded
-from elixir_coder_lsp.lsp.generate import generate_job
+from elixir_coder_lsp.inference.explanation import explain
+from elixir_coder_lsp.lsp.generate import fix_job, generate_job
+from elixir_coder_lsp.lsp.positions import split_lines, units_to_codepoint
 from elixir_coder_lsp.lsp.jobs import JobManager
 from elixir_coder_lsp.lsp.protocol import ElixirCoderProtocol
 from elixir_coder_lsp.lsp.status import StatusReporter
@@ -227,6 +230,20 @@ def make_server() -> ElixirCoderServer:
         # Everything is computed up front; Neovim 0.7 resolves every action, so answer unchanged.
         return action
 
+    @ls.feature(types.TEXT_DOCUMENT_HOVER)
+    def hover(ls: ElixirCoderServer, params: types.HoverParams) -> types.Hover | None:
+        snap = ls.snapshot(params.text_document.uri)
+        if snap is None:
+            return None
+        lines = split_lines(snap.text)
+        line0 = min(params.position.line, len(lines) - 1)
+        column0 = units_to_codepoint(lines[line0], params.position.character, ls.position_encoding())
+        found = ls.diagnostics.findings_at(snap.uri, line0 + 1, column0 + 1)
+        if not found:
+            return None
+        text = "\n\n---\n\n".join(explain(snap.text, f) for f in found)
+        return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=text))
+
     @ls.feature(types.WINDOW_WORK_DONE_PROGRESS_CANCEL)
     def progress_cancel(ls: ElixirCoderServer, params: types.WorkDoneProgressCancelParams) -> None:
         ls.jobs.cancel_progress(params.token)
@@ -240,6 +257,21 @@ def make_server() -> ElixirCoderServer:
         uri = _require(args, "uri")
         _require(args, "range")
         job = ls.jobs.start(uri, "Generate code", lambda job, report: generate_job(ls, job, report, args))
+        return {"jobId": job.id}
+
+    @ls.command(lsp_actions.CMD_EXPLAIN)
+    def cmd_explain(ls: ElixirCoderServer, args: dict[str, Any]) -> dict[str, Any]:
+        snap = ls.snapshot(_require(args, "uri"))
+        finding = lsp_actions.finding_of(ls.protocol._converter.structure(_require(args, "diagnostic"), types.Diagnostic))
+        if finding is None:
+            raise _invalid("the diagnostic was not published by elixir-coder-lsp")
+        return {"markdown": explain(snap.text if snap else "", finding)}
+
+    @ls.command(lsp_actions.CMD_FIX)
+    def cmd_fix(ls: ElixirCoderServer, args: dict[str, Any]) -> dict[str, Any]:
+        uri = _require(args, "uri")
+        diagnostic = ls.protocol._converter.structure(_require(args, "diagnostic"), types.Diagnostic)
+        job = ls.jobs.start(uri, "Fix", lambda job, report: fix_job(ls, job, report, diagnostic))
         return {"jobId": job.id}
 
     @ls.command(lsp_actions.CMD_CANCEL)
@@ -258,12 +290,14 @@ def make_server() -> ElixirCoderServer:
     return ls
 
 
+def _invalid(message: str) -> Exception:
+    return JsonRpcInvalidParams.of(ValueError(message))
+
+
 def _require(args: Any, key: str) -> Any:
     """Command arguments are one object; a missing key is a clear invalid-params error."""
-    from pygls.exceptions import JsonRpcInvalidParams
-
     if not isinstance(args, dict) or key not in args:
-        raise JsonRpcInvalidParams.of(ValueError(f"missing argument {key!r}"))
+        raise _invalid(f"missing argument {key!r}")
     return args[key]
 
 

@@ -130,3 +130,42 @@ async def test_generate_code_action_is_offered_on_a_todo_comment(client: Languag
     assert isinstance(gen[0], types.CodeAction)
     assert gen[0].command.command == "elixirCoder.generate"
     assert gen[0].kind == types.CodeActionKind.RefactorRewrite
+
+
+async def test_hover_explains_the_finding_under_the_cursor(client: LanguageClient):
+    uri = "file:///tmp/e2e/hover.ex"
+    open_doc(client, uri, CODE)
+    diag = by_code(await diagnostics_for(client, uri, 1), "Sobelow.DOS.StringToAtom")
+    hover = await client.text_document_hover_async(
+        types.HoverParams(text_document=types.TextDocumentIdentifier(uri=uri), position=diag.range.start)
+    )
+    text = hover.contents.value
+    for section in ("**What.**", "**Why.**", "**How to fix.**", "**Example.**", "**References.**"):
+        assert section in text
+    assert "CWE-" in text
+    nothing = await client.text_document_hover_async(
+        types.HoverParams(text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(line=0, character=0))
+    )
+    assert nothing is None
+
+
+async def test_explain_and_fix_commands(client: LanguageClient):
+    from tests.e2e.conftest import record_edits, wait_until
+
+    edits = getattr(client, "_edits", None) or record_edits(client)
+    client._edits = edits  # type: ignore[attr-defined]
+    uri = "file:///tmp/e2e/commands.ex"
+    open_doc(client, uri, CODE)
+    diag = by_code(await diagnostics_for(client, uri, 1), "Credo.Check.Warning.IoInspect")
+    result = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="elixirCoder.explain", arguments=[{"uri": uri, "diagnostic": diag}])
+    )
+    assert "IO.inspect" in result.markdown if hasattr(result, "markdown") else "IO.inspect" in result["markdown"]
+    result = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="elixirCoder.fix", arguments=[{"uri": uri, "diagnostic": diag}])
+    )
+    job_id = result.jobId if hasattr(result, "jobId") else result["jobId"]
+    assert job_id
+    applied = await wait_until(lambda: [e for e in edits if e.edit.document_changes and e.edit.document_changes[0].text_document.uri == uri])
+    fixed = apply(CODE, list(applied[0].edit.document_changes[0].edits))
+    assert "IO.inspect" not in fixed
