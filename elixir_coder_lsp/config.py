@@ -120,6 +120,7 @@ class ModelSettings:
 
     checkpoint: str = field(default="Qwen/Qwen2.5-Coder-1.5B-Instruct", metadata=_meta(_str()))
     backend: str = field(default="local", metadata=_meta(_str(("local", "openai"))))
+    engine: str = field(default="auto", metadata=_meta(_str(("auto", "vllm", "sglang"))))  # openai backend: which server speaks
     url: str = field(default="", metadata=_meta(_str()))
     api_key_env: str = field(default="", metadata=_meta(_str()))
     device: str = field(default="auto", metadata=_meta(_str(("auto", "cpu", "cuda", "mps"), r"cuda:\d+")))
