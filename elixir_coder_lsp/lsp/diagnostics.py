@@ -13,6 +13,7 @@ from typing import Any
 from lsprotocol import types
 
 from elixir_coder_lsp.findings import Finding
+from elixir_coder_lsp.rules.catalogue import doc_url
 from elixir_coder_lsp.lsp.positions import lsp_range, split_lines
 
 log = logging.getLogger(__name__)
@@ -27,20 +28,9 @@ TOO_LARGE_CODE = "ElixirCoder.DocumentTooLarge"
 UNAVAILABLE_CODE = "ElixirCoder.AnalysisUnavailable"
 
 
-def doc_url(finding: Finding) -> str | None:
-    """Where to read about a rule: hexdocs for Credo checks, the CWE page for security findings."""
-    if finding.rule.startswith("Credo.Check."):
-        return f"https://hexdocs.pm/credo/{finding.rule}.html"
-    if finding.cwe:
-        return f"https://cwe.mitre.org/data/definitions/{finding.cwe}.html"
-    if finding.rule.startswith("Sobelow."):
-        return "https://hexdocs.pm/sobelow/readme.html"
-    return None
-
-
 def to_diagnostic(finding: Finding, lines: list[str], encoding: str = "utf-16") -> types.Diagnostic:
     """Convert one finding, keeping what code actions need in `data`."""
-    url = doc_url(finding)
+    url = doc_url(finding.rule, finding.cwe)
     return types.Diagnostic(
         range=lsp_range(lines, finding.line, finding.column, finding.end_line, finding.end_column, encoding),
         message=finding.message,

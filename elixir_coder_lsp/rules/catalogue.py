@@ -32,11 +32,18 @@ class Rule:
     @property
     def doc_url(self) -> str:
         """Hexdocs page for Credo checks, the CWE page for security rules."""
-        if self.tool == "credo":
-            return f"https://hexdocs.pm/credo/{self.id}.html"
-        if self.cwe:
-            return f"https://cwe.mitre.org/data/definitions/{self.cwe}.html"
+        return doc_url(self.id, self.cwe) or "https://hexdocs.pm/sobelow/readme.html"
+
+
+def doc_url(rule_id: str, cwe: int | None = None) -> str | None:
+    """Where to read about a rule id (ours or a real tool's): hexdocs for Credo, the CWE page for security."""
+    if rule_id.startswith("Credo.Check."):
+        return f"https://hexdocs.pm/credo/{rule_id}.html"
+    if cwe:
+        return f"https://cwe.mitre.org/data/definitions/{cwe}.html"
+    if rule_id.startswith("Sobelow."):
         return "https://hexdocs.pm/sobelow/readme.html"
+    return None
 
 
 _index: dict[str, Rule] | None = None
