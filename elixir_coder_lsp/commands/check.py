@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import fnmatch
 import json
 import logging
 import os
@@ -14,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from elixir_coder_lsp import __version__
+from elixir_coder_lsp.excludes import is_excluded
 from elixir_coder_lsp.findings import SEVERITY_RANK, Finding, at_or_above
 from elixir_coder_lsp.rules import catalogue
 from elixir_coder_lsp.rules import credo_config as credo_cfg
@@ -44,14 +44,6 @@ class FileError:
         return {"file": self.file, "message": self.message}
 
 
-def _excluded(rel: str, patterns: Iterable[str]) -> bool:
-    rel = rel.replace(os.sep, "/")
-    for pat in patterns:
-        if fnmatch.fnmatch(rel, pat) or (pat.endswith("/**") and (rel == pat[:-3] or rel.startswith(pat[:-2]))):
-            return True
-    return False
-
-
 def collect_files(paths: Iterable[str], exclude: Iterable[str]) -> Iterator[tuple[Path, str | None]]:
     """(path, error) for every file to check; directories are walked for .ex/.exs files."""
     exclude = list(exclude)
@@ -61,15 +53,15 @@ def collect_files(paths: Iterable[str], exclude: Iterable[str]) -> Iterator[tupl
             for dirpath, dirnames, filenames in os.walk(p):
                 rel_dir = os.path.relpath(dirpath, p)
                 dirnames[:] = sorted(
-                    d for d in dirnames if not _excluded(os.path.normpath(os.path.join(rel_dir, d)) + "/", exclude)
-                    and not _excluded(os.path.normpath(os.path.join(rel_dir, d)), exclude)
+                    d for d in dirnames if not is_excluded(os.path.normpath(os.path.join(rel_dir, d)) + "/", exclude)
+                    and not is_excluded(os.path.normpath(os.path.join(rel_dir, d)), exclude)
                 )
                 for name in sorted(filenames):
                     rel = os.path.normpath(os.path.join(rel_dir, name))
-                    if name.endswith(EXTENSIONS) and not _excluded(rel, exclude):
+                    if name.endswith(EXTENSIONS) and not is_excluded(rel, exclude):
                         yield Path(dirpath) / name, None
         elif p.is_file():
-            if not _excluded(os.path.normpath(raw), exclude):
+            if not is_excluded(os.path.normpath(raw), exclude):
                 yield p, None
         else:
             yield p, "no such file or directory"

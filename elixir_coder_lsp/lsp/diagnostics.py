@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import fnmatch
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
@@ -40,19 +38,6 @@ def to_diagnostic(finding: Finding, lines: list[str], encoding: str = "utf-16") 
         source=finding.source,
         data=finding.as_dict(),
     )
-
-
-def excluded(path: str | None, root: Path | None, patterns: list[str]) -> bool:
-    """True when the file matches one of `checks.exclude` (globs relative to the workspace root)."""
-    if not path or not patterns:
-        return False
-    p = Path(path)
-    rel = str(p.relative_to(root)) if root and p.is_relative_to(root) else str(p)
-    rel = rel.replace("\\", "/")
-    for pattern in patterns:
-        if fnmatch.fnmatch(rel, pattern) or (pattern.endswith("/**") and (rel + "/").startswith(pattern[:-2])):
-            return True
-    return False
 
 
 @dataclass(frozen=True)

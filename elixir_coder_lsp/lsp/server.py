@@ -20,7 +20,8 @@ from elixir_coder_lsp.api import NO_MODEL_HELP, ElixirCoder
 from elixir_coder_lsp.inference.types import InstanceStatus
 from elixir_coder_lsp.lsp import actions as lsp_actions
 from elixir_coder_lsp.lsp.configuration import SECTION, SettingsState
-from elixir_coder_lsp.lsp.diagnostics import DiagnosticsScheduler, Snapshot, excluded
+from elixir_coder_lsp.excludes import is_excluded_path
+from elixir_coder_lsp.lsp.diagnostics import DiagnosticsScheduler, Snapshot
 from elixir_coder_lsp.inference.explanation import explain
 from elixir_coder_lsp.lsp.generate import fix_job, generate_job
 from elixir_coder_lsp.lsp.positions import split_lines, units_to_codepoint
@@ -57,7 +58,7 @@ class ElixirCoderServer(LanguageServer):
             encoding=self.position_encoding,
             executor=self.executor,
             max_bytes=lambda: self.config.settings.limits.max_document_bytes,
-            is_excluded=lambda path: excluded(path, self.config.workspace_root, self.config.settings.checks.exclude),
+            is_excluded=lambda path: is_excluded_path(path, self.config.workspace_root, self.config.settings.checks.exclude),
             on_error=self.show_error_once,
             ready=lambda: self.settings_ready.wait(),
         )
