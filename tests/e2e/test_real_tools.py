@@ -73,3 +73,9 @@ async def test_real_credo_findings_replace_builtin_ones_on_save(client: Language
     expected = sorted({i["line_no"] for i in json.loads(RECORDED)["issues"]})
     assert lines == expected
     assert all(str(d.code).startswith("Credo.Check.") for d in credo)
+
+
+async def test_files_under_checks_exclude_get_no_diagnostics(client: LanguageClient):
+    uri = (ROOT / "deps" / "some_dep" / "lib" / "noisy.ex").as_uri()
+    open_doc(client, uri, "defmodule Noisy do\n  def f(x), do: IO.inspect(x)\nend\n")
+    assert await diagnostics_for(client, uri, 1) == []
