@@ -56,6 +56,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args._run(args))
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # e.g. `elixir-coder check . | head`
+        sys.stderr.close()
+        return 0
 
 
 def server_main(argv: Sequence[str] | None = None) -> int:
