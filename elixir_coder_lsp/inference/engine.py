@@ -1,0 +1,362 @@
+"""The engine loop body: schedule -> forward (decode + prefill) -> grammar mask -> sample -> update."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from elixir_coder_lsp.inference.runner import ModelRunner
+from elixir_coder_lsp.inference.sampling import detokenize_step, find_stop, make_generator, sample_tokens, stream_holdback
+from elixir_coder_lsp.inference.scheduler import RequestState, Scheduler, SequenceState
+from elixir_coder_lsp.inference.types import Completion, GenerationError, GenerationRequest, GenerationResult, StreamEvent
+
+if TYPE_CHECKING:
+    from elixir_coder_lsp.inference.serving import Serving
+
+
+@dataclass
+class Finished:
+    """A request that left the engine: a result, or an error message with its kind (error | cancelled)."""
+
+    request_id: str
+    result: GenerationResult | None = None
+    error: str | None = None
+    kind: str = "error"
+
+
+@dataclass
+class StepOutput:
+    """What one step produced: streamed events (phase + token) and finished requests."""
+
+    events: list[StreamEvent] = field(default_factory=list)
+    finished: list[Finished] = field(default_factory=list)
+    tokens: int = 0  # tokens sampled in this step (all rows)
+
+
+PREFILL_TOKENS = 8192  # padded prompt tokens per prefill forward pass (bounds activation memory)
+
+
+def _prefill_chunks(states: list[RequestState], budget: int) -> list[list[RequestState]]:
+    """Split admitted requests into groups whose left-padded prefill stays within ``budget`` tokens."""
+    chunks: list[list[RequestState]] = []
+    current: list[RequestState] = []
+    width = 0
+    for st in states:
+        w = max(width, len(st.prompt_ids))
+        if current and w * (len(current) + 1) > budget:
+            chunks.append(current)
+            current, w = [], len(st.prompt_ids)
+        current.append(st)
+        width = w
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+class Engine:
+    """Continuous-batching generation over one loaded model; single-threaded (the worker loop drives it)."""
+
+    def __init__(self, serving: Serving) -> None:
+        self.serving = serving
+        self.tokenizer = serving.tokenizer
+        opts = serving.options
+        self.max_sequence_length = opts.max_sequence_length
+        self.scheduler = Scheduler(opts.max_batch_size, opts.batch_timeout_ms / 1000.0)
+        self.runner = ModelRunner(serving.model, serving.device, use_adapters=bool(opts.adapters))
+        self.adapters = dict(opts.adapters)
+        self.eos = serving.eos_token_ids
+        self._rows: dict[int, tuple[RequestState, SequenceState]] = {}
+        self._next_seq = 0
+        self._pending: list[Finished] = []  # failures found before a step (bad prompt, cancelled while waiting)
+
+    # -- requests in and out -------------------------------------------------------------------------
+
+    def add_request(self, request: GenerationRequest) -> None:
+        """Queue a request; problems with it come back as a Finished error at the next step."""
+        try:
+            ids = self._encode(self.prompt_text(request))
+        except Exception as exc:  # noqa: BLE001 - a tokenizer failure is this request's problem only
+            self._pending.append(Finished(request.id, error=f"Cannot build or tokenize the prompt: {exc}"))
+            return
+        room = self.max_sequence_length - len(ids)
+        if room < 1:
+            self._pending.append(
+                Finished(
+                    request.id,
+                    error=f"The prompt is {len(ids)} tokens; this model instance allows {self.max_sequence_length} "
+                    "tokens in all (models.NAME.maxSequenceLength)",
+                )
+            )
+            return
+        budget = max(1, min(request.params.max_new_tokens, room))
+        adapter = request.role if request.role in self.adapters else None
+        self.scheduler.add(RequestState(request=request, prompt_ids=ids, budget=budget, adapter=adapter))
+
+    def prompt_text(self, request: GenerationRequest) -> str:
+        """The text to tokenize: ``prompt`` as-is, or the role prompt built around it when ``context`` is set."""
+        if getattr(request, "context", None) is None:
+            return request.prompt
+        from elixir_coder_lsp.inference.prompts import build_prompt
+
+        template = self.serving.options.templates.get(request.role)
+        return build_prompt(self.tokenizer, request.role, request.prompt, request.context, template=template)
+
+    def cancel(self, request_id: str) -> bool:
+        """Cancel a waiting or running request; running rows leave the batch at the next step."""
+        state = self.scheduler.remove_waiting(request_id)
+        if state is not None:
+            self._pending.append(Finished(request_id, error="The request was cancelled", kind="cancelled"))
+            return True
+        state = self.scheduler.find_running(request_id)
+        if state is not None and not state.cancelled:
+            state.cancelled = True
+            return True
+        return False
+
+    def wait_time(self) -> float | None:
+        """Seconds until a step is useful: None = idle, 0 = now."""
+        if self._pending:
+            return 0.0
+        return self.scheduler.wait_time()
+
+    def has_work(self) -> bool:
+        return bool(self._pending or self.scheduler.running or self.scheduler.waiting)
+
+    def queue_depth(self) -> int:
+        return len(self.scheduler.waiting) + len(self.scheduler.running)
+
+    def generate(self, requests: Iterable[GenerationRequest]) -> list[GenerationResult]:
+        """Run requests to completion in-process; results in request order (errors raise GenerationError)."""
+        reqs = list(requests)
+        for i, req in enumerate(reqs):
+            if not req.id:
+                req.id = f"req-{i}"
+            self.add_request(req)
+        done: dict[str, Finished] = {}
+        while len(done) < len(reqs):
+            wait = self.wait_time()
+            if wait:
+                time.sleep(wait)
+            for fin in self.step().finished:
+                done[fin.request_id] = fin
+        results = []
+        for req in reqs:
+            fin = done[req.id]
+            if fin.result is None:
+                raise GenerationError(fin.error or "generation failed", kind=fin.kind)
+            results.append(fin.result)
+        return results
+
+    def fail_running(self, message: str) -> list[Finished]:
+        """Drop the whole running batch (e.g. after running out of memory); its requests fail with ``message``."""
+        states = list(self.scheduler.running)
+        self.scheduler.retire(states)
+        self.runner.remove(list(self.runner.row_ids))
+        self._rows.clear()
+        return [Finished(st.request.id, error=message) for st in states if not st.finished or st.cancelled]
+
+    # -- the step ------------------------------------------------------------------------------------
+
+    def step(self) -> StepOutput:
+        """One decode step for the running batch plus prefill of the requests admitted now."""
+        out = StepOutput(finished=self._pending)
+        self._pending = []
+        self._drop_cancelled(out)
+
+        # forward: running rows first (one token each), then the newly admitted prompts, prefilled together
+        # (left-padded) and merged into the batch
+        logits_parts: list[torch.Tensor] = []
+        if self.runner.batch_size:
+            last = [self._rows[sid][1].output_ids[-1] for sid in self.runner.row_ids]
+            logits_parts.append(self.runner.decode(last))
+        now = time.monotonic()
+        admitted = [state for state in self.scheduler.schedule(now) if self._admit(state, now, out)]
+        for chunk in _prefill_chunks(admitted, PREFILL_TOKENS):
+            logits_parts.append(self.runner.prefill_many([([s.seq_id for s in st.seqs], st.prompt_ids, st.adapter) for st in chunk]))
+        if not logits_parts:
+            return out
+        raw = torch.cat(logits_parts, dim=0) if len(logits_parts) > 1 else logits_parts[0]
+        rows = [self._rows[sid] for sid in self.runner.row_ids]
+
+        # model log-probs come from the raw distribution, before any grammar mask or temperature
+        norm = torch.logsumexp(raw, dim=-1)
+        logits = self._mask(raw, rows)
+        dead = torch.isneginf(logits).all(dim=-1).tolist()
+        tokens = sample_tokens(
+            logits,
+            # a row with nothing allowed is finished below; greedy keeps the sampler away from an all -inf row
+            [0.0 if is_dead else st.request.params.temperature for (st, _), is_dead in zip(rows, dead)],
+            [st.request.params.top_p for st, _ in rows],
+            [seq.generator for _, seq in rows],
+        )
+        chosen = raw.gather(1, torch.tensor(tokens, dtype=torch.long, device=raw.device).unsqueeze(1)).squeeze(1)
+        raw_lp = chosen - norm
+        now = time.monotonic()
+        for (state, seq), token, lp, is_dead in zip(rows, tokens, raw_lp.tolist(), dead):
+            if state.first_token_at is None:
+                state.first_token_at = now
+            if is_dead:
+                seq.finish_reason, seq.error = "grammar", "the grammar allows no next token"
+            else:
+                self._update(state, seq, token, lp)
+            out.tokens += 1
+            self._stream(state, seq, out)
+
+        self._retire_finished(out)
+        return out
+
+    # -- helpers -------------------------------------------------------------------------------------
+
+    def _encode(self, prompt: str) -> list[int]:
+        ids = list(self.tokenizer(prompt).input_ids) if prompt else []
+        if not ids:
+            start = self.tokenizer.bos_token_id if self.tokenizer.bos_token_id is not None else self.tokenizer.eos_token_id
+            if start is None:
+                raise ValueError("empty prompt and the tokenizer has no BOS/EOS token")
+            ids = [start]
+        return ids
+
+    def _admit(self, state: RequestState, now: float, out: StepOutput) -> bool:
+        """Create the request's sequences (and grammar constraints); False when it failed instead."""
+        req = state.request
+        state.admitted_at = now
+        constraints: list[Any] = [None] * state.rows
+        if req.constrained:
+            try:
+                store = self.serving.mask_store()
+                constraints = [
+                    store.constraint(req.entry_rule, extra_rules=req.extra_rules, monitors=req.monitors) for _ in range(state.rows)
+                ]
+            except Exception as exc:  # noqa: BLE001 - a grammar problem fails this request only
+                self.scheduler.retire([state])
+                out.finished.append(Finished(req.id, error=f"Constrained generation failed: {exc}"))
+                return False
+        base_seed = req.params.seed if req.params.seed is not None else random.SystemRandom().randrange(2**62)
+        sampled = req.params.temperature > 0
+        for i in range(state.rows):
+            seq = SequenceState(
+                seq_id=self._next_seq,
+                index=i,
+                generator=make_generator(base_seed + i, self.serving.device) if sampled else None,
+                constraint=constraints[i],
+            )
+            self._next_seq += 1
+            state.seqs.append(seq)
+            self._rows[seq.seq_id] = (state, seq)
+        out.events.append(StreamEvent(request_id=req.id, kind="phase", phase="generating"))
+        return True
+
+    def _mask(self, raw: torch.Tensor, rows: list[tuple[RequestState, SequenceState]]) -> torch.Tensor:
+        """Logits with each constrained row's grammar mask applied (a copy; ``raw`` stays unmasked)."""
+        constraints = [seq.constraint for _, seq in rows]
+        if not any(c is not None for c in constraints):
+            return raw
+        from elixir_coder_lsp.inference import constraints as grammar
+
+        logits = raw.clone()
+        grammar.apply_mask(logits, constraints)
+        for row, c in enumerate(constraints):
+            if c is not None and not c.can_stop():
+                for eos in self.eos:
+                    if eos < logits.shape[1]:
+                        logits[row, eos] = float("-inf")
+        return logits
+
+    def _update(self, state: RequestState, seq: SequenceState, token: int, logprob: float) -> None:
+        seq.logprob += logprob
+        if token in self.eos:
+            seq.finish_reason = "stop"
+            return
+        seq.output_ids.append(token)
+        if seq.constraint is not None:
+            if not seq.constraint.consume(token):
+                seq.finish_reason = "grammar"
+                seq.error = seq.constraint.error or "token rejected by the grammar"
+            elif seq.constraint.is_finished():
+                seq.finish_reason = "stop"
+        delta, seq.prefix_offset, seq.read_offset = detokenize_step(self.tokenizer, seq.output_ids, seq.prefix_offset, seq.read_offset)
+        if delta:
+            before = len(seq.text)
+            seq.text += delta
+            stops = state.request.params.stop
+            if stops:
+                at = find_stop(seq.text, stops, before)
+                if at is not None:
+                    seq.text = seq.text[:at]
+                    seq.finish_reason = "stop"
+        if seq.finish_reason is None and len(seq.output_ids) >= state.budget:
+            seq.finish_reason = "length"
+
+    def _stream(self, state: RequestState, seq: SequenceState, out: StepOutput) -> None:
+        if seq.finished:
+            end = len(seq.text)
+        else:
+            end = len(seq.text) - stream_holdback(state.request.params.stop) if state.request.params.stop else len(seq.text)
+        if end > seq.emitted or seq.finished:
+            piece = seq.text[seq.emitted : max(seq.emitted, end)]
+            seq.emitted = max(seq.emitted, end)
+            if piece:
+                out.events.append(
+                    StreamEvent(
+                        request_id=state.request.id,
+                        kind="token",
+                        index=seq.index,
+                        text=piece,
+                        tokens_so_far=len(seq.output_ids),
+                    )
+                )
+
+    def _drop_cancelled(self, out: StepOutput) -> None:
+        cancelled = [r for r in self.scheduler.running if r.cancelled]
+        if not cancelled:
+            return
+        ids = [s.seq_id for r in cancelled for s in r.seqs]
+        self.runner.remove(ids)
+        for sid in ids:
+            self._rows.pop(sid, None)
+        self.scheduler.retire(cancelled)
+        out.finished.extend(Finished(r.request.id, error="The request was cancelled", kind="cancelled") for r in cancelled)
+
+    def _retire_finished(self, out: StepOutput) -> None:
+        gone = [sid for sid in self.runner.row_ids if self._rows[sid][1].finished]
+        if gone:
+            self.runner.remove(gone)
+            for sid in gone:
+                self._rows.pop(sid, None)
+        done = [r for r in self.scheduler.running if r.finished and not r.cancelled]
+        if not done:
+            return
+        self.scheduler.retire(done)
+        now = time.monotonic()
+        for state in done:
+            out.finished.append(Finished(state.request.id, result=self._result(state, now)))
+
+    def _result(self, state: RequestState, now: float) -> GenerationResult:
+        params = state.request.params
+        completions = []
+        for seq in sorted(state.seqs, key=lambda s: s.index):
+            scored = len(seq.output_ids) + (1 if seq.finish_reason == "stop" and not seq.error else 0)
+            completions.append(
+                Completion(
+                    text=seq.text,
+                    token_ids=list(seq.output_ids),
+                    finish_reason=seq.finish_reason or "stop",
+                    logprob=seq.logprob if params.logprobs else None,
+                    mean_logprob=(seq.logprob / max(1, scored)) if params.logprobs else None,
+                    num_tokens=len(seq.output_ids),
+                )
+            )
+        errors = [s.error for s in state.seqs if s.error]
+        admitted = state.admitted_at or state.arrival
+        timings = {
+            "queued_s": admitted - state.arrival,
+            "first_token_s": (state.first_token_at or now) - state.arrival,
+            "total_s": now - state.arrival,
+        }
+        return GenerationResult(request_id=state.request.id, completions=completions, timings=timings, error=errors[0] if errors else None)
+

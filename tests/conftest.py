@@ -1,0 +1,43 @@
+"""Shared test fixtures. Helpers append their fixtures below; keep each one session-cheap."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+try:
+    import torch
+except ImportError:  # the helper tests do not need torch
+    torch = None
+if torch is not None:
+    # The CI machine is small and shared; one thread per test process keeps runs predictable.
+    torch.set_num_threads(1)
+
+from elixir_coder_lsp.elixir import ElixirHelper
+
+
+@pytest.fixture(scope="session")
+def helper() -> Iterator[ElixirHelper]:
+    """One real Elixir helper for the whole test session."""
+    with ElixirHelper(timeout=30.0) as h:
+        yield h
+
+
+# --- tiny models (helper D) -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory):
+    """A tiny random Llama + byte-level BPE trained on the project's Elixir samples (built once per session)."""
+    from elixir_coder_lsp.inference.tiny_model import build_tiny_checkpoint
+
+    return build_tiny_checkpoint(tmp_path_factory.mktemp("tiny-model") / "llama")
+
+
+@pytest.fixture(scope="session")
+def tiny_chat_model_dir(tmp_path_factory: pytest.TempPathFactory):
+    """Like tiny_model_dir, with a chat template and another seed (a second, different model)."""
+    from elixir_coder_lsp.inference.tiny_model import build_tiny_checkpoint
+
+    return build_tiny_checkpoint(tmp_path_factory.mktemp("tiny-chat-model") / "llama", seed=1, chat_template=True)
