@@ -18,9 +18,13 @@ from pathlib import Path
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
+from elixir_coder_lsp.lsp.client_support import fix_code_action_union
+
 ROOT = Path(__file__).resolve().parents[1]
 
 BROKEN = """defmodule Demo.Cart do
+  @moduledoc "Shopping cart totals."
+
   def total(items) do
     Enum.reduce(items, 0, fn item, acc -> acc + item.price end
   end
@@ -29,6 +33,8 @@ end
 FIXED = BROKEN.replace("item.price end\n", "item.price end)\n")
 
 FINDINGS = """defmodule Demo.Checkout do
+  @moduledoc "Payments."
+
   def pay(params) do
     method = String.to_atom(params["method"])
     IO.inspect(method)
@@ -67,6 +73,7 @@ class Editor:
         self.diagnostics: dict[str, asyncio.Queue[types.PublishDiagnosticsParams]] = {}
         self.edits: asyncio.Queue[types.WorkspaceEdit] = asyncio.Queue()
         self.messages: list[str] = []
+        self.failures: asyncio.Queue[str] = asyncio.Queue()
 
         @self.client.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
         def on_diagnostics(params: types.PublishDiagnosticsParams) -> None:
@@ -81,10 +88,18 @@ class Editor:
         def on_message(params: types.ShowMessageParams) -> None:
             self.messages.append(params.message)
             print(f"   [server says] {params.message}")
+            if params.type == types.MessageType.Error:
+                self.failures.put_nowait(params.message)
 
         @self.client.feature("elixirCoder/status")
         def on_status(params: object) -> None:
             pass
+
+        @self.client.feature(types.WINDOW_LOG_MESSAGE)
+        def on_log(params: types.LogMessageParams) -> None:
+            pass
+
+        fix_code_action_union(self.client)
 
     async def start(self, init_options: dict) -> None:
         # Launched exactly as an editor launches it: the `elixir-coder-lsp` executable, stdio.
@@ -178,11 +193,15 @@ async def main() -> int:
             types.ExecuteCommandParams(command=action.command.command, arguments=action.command.arguments)
         )
         print(f"   command returned at once: {result}")
-        try:
-            edit = await asyncio.wait_for(editor.edits.get(), timeout=300)
-        except asyncio.TimeoutError:
+        edit_task = asyncio.ensure_future(editor.edits.get())
+        fail_task = asyncio.ensure_future(editor.failures.get())
+        done, pending = await asyncio.wait({edit_task, fail_task}, timeout=600, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        if edit_task not in done:
             print("   no edit arrived (see the server's message above)")
             return 1
+        edit = edit_task.result()
         for change in edit.document_changes or []:
             for e in change.edits:
                 print(f"   workspace/applyEdit after {time.monotonic() - started:.1f}s: insert at line {e.range.start.line + 1}:")

@@ -259,6 +259,7 @@ class Engine:
         from elixir_coder_lsp.inference import constraints as grammar
 
         logits = raw.clone()
+        self._steer_to_completion(logits, rows)
         grammar.apply_mask(logits, constraints)
         for row, c in enumerate(constraints):
             if c is not None and not c.can_stop():
@@ -266,6 +267,40 @@ class Engine:
                     if eos < logits.shape[1]:
                         logits[row, eos] = float("-inf")
         return logits
+
+    # Budget-aware completion: in the last part of its token budget a constrained sample is pulled
+    # towards tokens that close constructs and towards EOS (allowed only where the grammar is
+    # complete), so it finishes instead of being cut off as truncated. Earlier steps are untouched.
+    STEER_FROM = 0.6  # share of the budget after which the pull starts, growing linearly to the end
+    STEER_CLOSE = 4.0  # logit bonus for closing tokens at the very end of the budget
+    STEER_EOS = 12.0  # logit bonus for EOS at the very end of the budget
+
+    def _steer_to_completion(self, logits: torch.Tensor, rows: list[tuple[RequestState, SequenceState]]) -> None:
+        for row, (state, seq) in enumerate(rows):
+            if seq.constraint is None:
+                continue
+            frac = len(seq.output_ids) / max(1, state.budget)
+            if frac <= self.STEER_FROM:
+                continue
+            pull = (frac - self.STEER_FROM) / (1.0 - self.STEER_FROM)
+            closing = self._closing_tokens()
+            width = min(logits.shape[1], closing.shape[0])
+            logits[row, :width] += pull * self.STEER_CLOSE * closing[:width].to(logits.device, logits.dtype)
+            for eos in self.eos:
+                if eos < logits.shape[1]:
+                    logits[row, eos] += pull * self.STEER_EOS
+
+    def _closing_tokens(self) -> torch.Tensor:
+        """1.0 for tokens whose text closes a construct (`end`, brackets, quotes, newline), else 0 (cached)."""
+        cached = getattr(self, "_closing_cache", None)
+        if cached is None:
+            vocab = len(self.tokenizer)
+            texts = self.tokenizer.batch_decode([[i] for i in range(vocab)])
+            cached = torch.tensor(
+                [1.0 if (any(c in t for c in ")]}\"'") or "end" in t or "\n" in t) else 0.0 for t in texts]
+            )
+            self._closing_cache = cached
+        return cached
 
     def _update(self, state: RequestState, seq: SequenceState, token: int, logprob: float) -> None:
         seq.logprob += logprob

@@ -11,6 +11,8 @@ from typing import Any
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
+from elixir_coder_lsp.lsp.client_support import fix_code_action_union  # noqa: F401  (re-exported for tests)
+
 SERVER_ENV = {
     **os.environ,
     "ELIXIR_CODER_TEST_COMMANDS": "1",
@@ -32,21 +34,6 @@ def init_params(init_options: dict[str, Any] | None = None, *, progress: bool = 
         caps.window = types.WindowClientCapabilities()
     caps.window.work_done_progress = progress
     return types.InitializeParams(capabilities=caps, initialization_options=init_options or {}, root_uri=None)
-
-
-def fix_code_action_union(client: LanguageClient) -> None:
-    """lsprotocol's client-side hook reads any action with a "command" key as a Command, garbling
-    CodeActions that carry a command object; decide by the key's type instead."""
-    from typing import Union
-
-    converter = client.protocol._converter
-
-    def hook(obj: Any, _: type) -> Any:
-        if isinstance(obj.get("command"), str):
-            return converter.structure(obj, types.Command)
-        return converter.structure(obj, types.CodeAction)
-
-    converter.register_structure_hook(Union[types.Command, types.CodeAction], hook)
 
 
 def record_edits(client: LanguageClient) -> list[types.ApplyWorkspaceEditParams]:

@@ -202,22 +202,11 @@ defmodule ElixirCoder.Rules do
     end
   end
 
-  defp syntax_error({meta, msg, token}) do
-    {line, column} =
-      case meta do
-        m when is_list(m) -> {m[:line] || 1, m[:column] || 1}
-        l when is_integer(l) -> {l, 1}
-        _ -> {1, 1}
-      end
-
-    message =
-      case msg do
-        {a, b} when is_binary(a) and is_binary(b) -> a <> b
-        m when is_binary(m) -> m
-        other -> inspect(other)
-      end
-
-    %{"line" => line, "column" => column, "message" => message, "token" => to_string(token)}
+  # One wording for parse errors everywhere: the helper's own (prefix <> token <> suffix, positions).
+  defp syntax_error(err) do
+    err
+    |> ElixirCoder.Helper.Parse.error_map()
+    |> Map.new(fn {k, v} -> {Atom.to_string(k), v} end)
   end
 
   # ------------------------------------------------------------------ .credo.exs as data
