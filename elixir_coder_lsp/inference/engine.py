@@ -41,6 +41,12 @@ class StepOutput:
 PREFILL_TOKENS = 8192  # padded prompt tokens per prefill forward pass (bounds activation memory)
 
 
+def _closes(text: str) -> bool:
+    """Whether a token's text only closes constructs: closing brackets and `end` (with spacing)."""
+    core = text.strip()
+    return bool(core) and all(c in ")]}" for c in core.replace("end", ""))
+
+
 def _prefill_chunks(states: list[RequestState], budget: int) -> list[list[RequestState]]:
     """Split admitted requests into groups whose left-padded prefill stays within ``budget`` tokens."""
     chunks: list[list[RequestState]] = []
@@ -272,7 +278,7 @@ class Engine:
     # towards tokens that close constructs and towards EOS (allowed only where the grammar is
     # complete), so it finishes instead of being cut off as truncated. Earlier steps are untouched.
     STEER_FROM = 0.6  # share of the budget after which the pull starts, growing linearly to the end
-    STEER_CLOSE = 4.0  # logit bonus for closing tokens at the very end of the budget
+    STEER_CLOSE = 6.0  # logit bonus for closing tokens at the very end of the budget
     STEER_EOS = 12.0  # logit bonus for EOS at the very end of the budget
 
     def _steer_to_completion(self, logits: torch.Tensor, rows: list[tuple[RequestState, SequenceState]]) -> None:
@@ -291,14 +297,16 @@ class Engine:
                     logits[row, eos] += pull * self.STEER_EOS
 
     def _closing_tokens(self) -> torch.Tensor:
-        """1.0 for tokens whose text closes a construct (`end`, brackets, quotes, newline), else 0 (cached)."""
+        """1.0 for tokens that only close constructs (`end`, `)`, `]`, `}`), else 0 (cached).
+
+        Quotes and newlines are left out: a quote opens strings as often as it closes them, and
+        newlines inside strings and heredocs close nothing.
+        """
         cached = getattr(self, "_closing_cache", None)
         if cached is None:
             vocab = len(self.tokenizer)
             texts = self.tokenizer.batch_decode([[i] for i in range(vocab)])
-            cached = torch.tensor(
-                [1.0 if (any(c in t for c in ")]}\"'") or "end" in t or "\n" in t) else 0.0 for t in texts]
-            )
+            cached = torch.tensor([1.0 if _closes(t) else 0.0 for t in texts])
             self._closing_cache = cached
         return cached
 
