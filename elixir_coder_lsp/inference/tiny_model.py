@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 SAMPLES_DIR = Path(__file__).resolve().parent.parent / "samples"
 MARKER = ".tiny_model.json"
@@ -56,13 +55,8 @@ def build_tiny_checkpoint(
     seed: int = 0,
     chat_template: bool = False,
     max_position_embeddings: int = 4096,
-    train_steps: int = 0,
 ) -> Path:
-    """Write a small LlamaForCausalLM + trained byte-level BPE tokenizer to ``out_dir`` (cached by a marker file).
-
-    With ``train_steps`` > 0 the model is also trained briefly on the samples, each ending in EOS, so it
-    writes sample-like code and stops on its own; 0 leaves it random.
-    """
+    """Write a random LlamaForCausalLM + trained byte-level BPE tokenizer to ``out_dir`` (cached by a marker file)."""
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
     from transformers.utils import logging as hf_logging
@@ -78,7 +72,6 @@ def build_tiny_checkpoint(
         "seed": seed,
         "chat_template": chat_template,
         "max_position_embeddings": max_position_embeddings,
-        "train_steps": train_steps,
         "version": 1,
     }
     marker = out / MARKER
@@ -112,29 +105,6 @@ def build_tiny_checkpoint(
     )
     torch.manual_seed(seed)
     model = LlamaForCausalLM(config).to(torch.float32)
-    if train_steps > 0:
-        _train(model, tokenizer, train_steps, seed)
     model.save_pretrained(out)
     marker.write_text(json.dumps(spec))
     return out
-
-
-def _train(model: Any, tokenizer: Any, steps: int, seed: int, window: int = 128, batch: int = 8) -> None:
-    """A few hundred AdamW steps of next-token prediction on the samples (seconds on a CPU)."""
-    import torch
-
-    ids: list[int] = []
-    for text in sample_texts():
-        ids += tokenizer(text)["input_ids"] + [tokenizer.eos_token_id]
-    data = torch.tensor(ids)
-    gen = torch.Generator().manual_seed(seed)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
-    model.train()
-    for _ in range(steps):
-        starts = torch.randint(0, max(1, len(data) - window - 1), (batch,), generator=gen)
-        x = torch.stack([data[s : s + window] for s in starts])
-        loss = model(input_ids=x, labels=x).loss
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    model.eval()
