@@ -12,14 +12,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import statistics
 import sys
 import time
 from pathlib import Path
 
 from lsprotocol import types
-from pygls.lsp.client import LanguageClient
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from lsp_session import Session, percentile  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,55 +47,21 @@ def make_file(lines: int) -> str:
     return "\n".join(out) + "\n"
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
-
-
 async def run(runs: int, sizes: list[int]) -> dict:
-    client = LanguageClient("bench", "1")
-    waiting: dict[tuple[str, int], asyncio.Future] = {}
-
-    @client.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
-    def on_publish(params: types.PublishDiagnosticsParams) -> None:
-        fut = waiting.pop((params.uri, params.version), None)
-        if fut is not None and not fut.done():
-            fut.set_result(len(params.diagnostics))
-
-    @client.feature(types.WINDOW_LOG_MESSAGE)
-    def on_log(params: types.LogMessageParams) -> None:
-        pass
-
-    @client.feature("elixirCoder/status")
-    def on_status(params: object) -> None:
-        pass
-
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    await client.start_io(sys.executable, "-m", "elixir_coder_lsp", env=env)
-    await client.initialize_async(
-        types.InitializeParams(
-            capabilities=types.ClientCapabilities(),
-            initialization_options={"checks": {"onChangeDebounceMs": 0}},
-        )
-    )
-    client.initialized(types.InitializedParams())
+    session = Session()
+    await session.start({"checks": {"onChangeDebounceMs": 0}})
+    client = session.client
     results: dict[str, dict] = {}
-    loop = asyncio.get_running_loop()
     for size in sizes:
         uri = f"file:///bench/size_{size}.ex"
-        text = make_file(size)
-        fut = loop.create_future()
-        waiting[(uri, 1)] = fut
-        client.text_document_did_open(
-            types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(uri=uri, language_id="elixir", version=1, text=text))
-        )
+        fut = session.expect_diagnostics(uri, 1)
+        session.open(uri, make_file(size))
         count = await asyncio.wait_for(fut, 120)
         latencies = []
         for run_i in range(runs):
             version = run_i + 2
             line = 5 + (run_i % 20)
-            fut = loop.create_future()
-            waiting[(uri, version)] = fut
+            fut = session.expect_diagnostics(uri, version)
             started = time.perf_counter()
             client.text_document_did_change(
                 types.DidChangeTextDocumentParams(
@@ -117,10 +84,7 @@ async def run(runs: int, sizes: list[int]) -> dict:
             "p95_ms": round(percentile(latencies, 0.95), 2),
             "min_ms": round(min(latencies), 2),
         }
-    await client.shutdown_async(None)
-    client.exit(None)
-    await asyncio.sleep(0.2)
-    await client.stop()
+    await session.stop()
     return results
 
 
