@@ -226,7 +226,11 @@ def test_prompt_too_long_is_a_request_error(tiny_model_dir):
 def test_constrained_without_constraints_module_fails_clearly(serving, monkeypatch):
     import sys
 
+    import elixir_coder_lsp.inference as inference_pkg
+
     monkeypatch.setitem(sys.modules, "elixir_coder_lsp.inference.constraints", None)
+    # `from package import module` finds an already imported submodule on the package itself.
+    monkeypatch.delattr(inference_pkg, "constraints", raising=False)
     monkeypatch.setattr(serving, "_mask_store", None)
     with pytest.raises(GenerationError, match="Constrained generation"):
         serving.engine().generate([GenerationRequest(prompt="def", params=greedy(4), constrained=True)])

@@ -60,7 +60,7 @@ async def client(lsp_client: LanguageClient, tiny_model_dir):
         init_params(
             {
                 "checks": {"onChangeDebounceMs": 0},
-                "models": {"default": model, "slow": {**model, "maxNewTokens": 400}},
+                "models": {"default": model, "slow": {**model, "maxNewTokens": 400}, "victim": {**model, "maxNewTokens": 400}},
                 "generation": {"candidates": 6, "temperature": 1.0},
             }
         )
@@ -197,20 +197,22 @@ def worker_pids(server_pid: int) -> list[int]:
             cmd = open(f"/proc/{pid}/cmdline", "rb").read().decode(errors="replace")
         except OSError:
             continue
-        if "multiprocessing" in cmd or "spawn_main" in cmd:
+        if "spawn_main" in cmd:  # a worker, not the resource tracker
             pids.append(pid)
     return pids
 
 
 async def test_killed_worker_gives_a_clear_error_and_the_next_job_succeeds(client: LanguageClient, helper):
     uri = await open_module(client, "killed")
-    await generate(client, uri, point(3), instance="slow")
     server_pid = client._server.pid
+    existing = set(worker_pids(server_pid))
     before = len(client.messages)
-    pids = await wait_until(lambda: worker_pids(server_pid), timeout=60)
-    await asyncio.sleep(1.5)  # mid-generation
-    for pid in pids:
-        os.kill(pid, signal.SIGKILL)
+    job = await generate(client, uri, point(3), instance="victim")  # its own worker process, started now
+    (victim,) = await wait_until(lambda: set(worker_pids(server_pid)) - existing, timeout=60)
+    token = f"elixir-coder/{job}"
+    await wait_until(lambda: any("generating" in (getattr(r, "message", "") or "") for r in client.progress_reports.get(token, [])))
+    await asyncio.sleep(0.5)  # mid-generation
+    os.kill(victim, signal.SIGKILL)
     errors = await wait_until(lambda: [m for m in client.messages[before:] if m.type == types.MessageType.Error], timeout=60)
     assert "exited" in errors[0].message or "worker" in errors[0].message
     assert edits_for(client, uri) == []
