@@ -144,7 +144,7 @@ def analyze(
         result = _helper(helper).request("check", args)
     except HelperError as exc:
         log.warning("built-in check failed: %s", exc)
-        return CheckResult([], "elixir-coder", f"{exc.kind}: {exc.message}")
+        return CheckResult([], "elixir-coder", exc.message)
     findings: list[Finding] = []
     if result.get("syntax_error"):
         findings.append(syntax_finding(result["syntax_error"], filename))
@@ -159,7 +159,7 @@ def check_syntax(code: str, *, filename: str | None = None, helper: Any = None) 
     try:
         parsed = _helper(helper).parse(code)
     except HelperError as exc:
-        return CheckResult([], "elixir", f"{exc.kind}: {exc.message}")
+        return CheckResult([], "elixir", exc.message)
     if parsed.ok:
         return CheckResult([], "elixir", None)
     error = {"line": parsed.line, "column": parsed.column, "message": getattr(parsed, "message", None),
