@@ -1,0 +1,235 @@
+"""Constrained decoding benchmark: mask time per token, and syntax errors with vs without the grammar.
+
+Usage:
+  python bench/constraints.py masks  [--files 40] [--batch 16]        # needs only the corpus
+  python bench/constraints.py quality [--prompts 200] [--max-new 256]   # needs bench/train_model.py first
+  python bench/constraints.py all
+
+Mask timing uses a 32k-token byte-level BPE trained on the stdlib corpus (cached) and replays held-out
+stdlib functions token by token: single-thread (one matcher, no executor) and batched (B sequences in
+lockstep through fill_next_token_bitmask_par). Quality compares the small trained model's completions of
+"# name/arity" prompts unconstrained vs constrained (entry rule `start`): syntax error rate among
+completed outputs (parsed by Elixir), completion rate (EOS within the budget), tokens/s.
+Results go to bench/results/constraints.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+_HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(_HERE))
+sys.path.insert(0, str(_HERE.parent))
+
+from grammar_coverage import cache_dir, fetch_corpus  # noqa: E402
+from grammar_soundness import parse_many  # noqa: E402
+from train_model import corpus_functions, model_dir, train_tokenizer  # noqa: E402
+
+RESULTS = _HERE / "results" / "constraints.json"
+
+
+def _pct(xs: list[float], q: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(q * len(xs)))]
+
+
+def bpe32k() -> Any:
+    """The 32k BPE trained on the corpus (built once, cached)."""
+    from transformers import PreTrainedTokenizerFast
+
+    path = cache_dir().parent / "models" / "bpe32k" / "tokenizer.json"
+    if not path.exists():
+        root = fetch_corpus().parent  # the whole source tree (lib + tests), to have enough pairs for 32k merges
+        files = sorted(p for p in root.rglob("*") if p.suffix in (".ex", ".exs", ".erl") and p.is_file())
+        texts = [p.read_text(encoding="utf-8", errors="replace") for p in files]
+        train_tokenizer(texts, 32000, path)
+    return PreTrainedTokenizerFast(tokenizer_file=str(path), eos_token="<eos>")
+
+
+def bench_masks(n_files: int, batch: int) -> dict[str, Any]:
+    """Mask computation time per token, single-thread and batched."""
+    import torch
+
+    from elixir_coder_lsp.inference.constraints import apply_mask, build_mask_store, check_text, fill_bitmask
+
+    tok = bpe32k()
+    t0 = time.perf_counter()
+    store = build_mask_store(tok)
+    store.constraint("start")
+    build_s = time.perf_counter() - t0
+    funcs = [h + b for h, b in corpus_functions()[:400]]
+    progs = [b for b in (f.split("\n", 1)[1] for f in funcs) if check_text(b).accepted][:n_files]
+    seqs = [tok(p, add_special_tokens=False).input_ids for p in progs]
+    words = (store.vocab_size + 31) // 32
+
+    # single thread: one matcher, mask computed in the calling thread
+    single: list[float] = []
+    buf = torch.empty((1, words), dtype=torch.int32)
+    for ids in seqs:
+        c = store.constraint("start")
+        for t in ids:
+            s = time.perf_counter()
+            c.matcher.unsafe_compute_mask_ptr(buf.data_ptr(), words * 4)
+            single.append(time.perf_counter() - s)
+            if not c.consume(t):
+                break
+
+    # batched: `batch` sequences in lockstep, all masks filled in parallel
+    per_step: list[float] = []
+    per_step_apply: list[float] = []
+    groups = [seqs[i : i + batch] for i in range(0, len(seqs), batch)]
+    for group in groups:
+        cons = [store.constraint("start") for _ in group]
+        logits = torch.zeros(len(group), store.vocab_size)
+        for step in range(max(len(g) for g in group)):
+            live = [c if step < len(g) else None for c, g in zip(cons, group)]
+            if not any(x is not None for x in live):
+                break
+            s = time.perf_counter()
+            fill_bitmask(live, store.vocab_size)
+            per_step.append((time.perf_counter() - s) / sum(x is not None for x in live))
+            s = time.perf_counter()
+            apply_mask(logits.zero_(), live)
+            per_step_apply.append(time.perf_counter() - s)
+            for c, g in zip(live, group):
+                if c is not None:
+                    c.consume(g[step])
+    us = 1e6
+    return {
+        "tokenizer_vocab": store.vocab_size,
+        "store_build_s": round(build_s, 2),
+        "compile_s": {k[0]: round(v, 3) for k, v in store.compile_seconds.items()},
+        "programs": len(seqs),
+        "tokens": len(single),
+        "single_thread_us": {"p50": round(_pct(single, 0.5) * us, 1), "p99": round(_pct(single, 0.99) * us, 1),
+                             "mean": round(statistics.mean(single) * us, 1)},
+        "batched": {
+            "batch": batch,
+            "per_token_us": {"p50": round(_pct(per_step, 0.5) * us, 1), "p99": round(_pct(per_step, 0.99) * us, 1)},
+            "apply_mask_per_step_ms": {"p50": round(_pct(per_step_apply, 0.5) * 1e3, 2),
+                                       "p99": round(_pct(per_step_apply, 0.99) * 1e3, 2)},
+        },
+    }
+
+
+class _GrammarProcessor:
+    """A transformers logits processor: consume the last sampled token per row, then mask."""
+
+    def __init__(self, store: Any, rows: int, prompt_len: int) -> None:
+        self.cons = [store.constraint("start") for _ in range(rows)]
+        self.done = [False] * rows
+        self.prompt_len = prompt_len
+        self.eos = set(store.eos_tokens)
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        from elixir_coder_lsp.inference.constraints import apply_mask
+
+        if input_ids.shape[1] > self.prompt_len:
+            for i, t in enumerate(input_ids[:, -1].tolist()):
+                if self.done[i]:
+                    continue
+                if t in self.eos or not self.cons[i].consume(t):
+                    self.done[i] = True
+        live = [None if d else c for c, d in zip(self.cons, self.done)]
+        apply_mask(scores, live)
+        for i, c in enumerate(live):
+            if c is not None and not c.can_stop():
+                for e in self.eos:
+                    scores[i, e] = float("-inf")
+        return scores
+
+
+def bench_quality(n_prompts: int, max_new: int, batch: int, temperature: float) -> dict[str, Any]:
+    """Syntax error and completion rates of the small model, unconstrained vs constrained."""
+    import torch
+    from transformers import AutoModelForCausalLM, LogitsProcessorList, PreTrainedTokenizerFast
+
+    from elixir_coder_lsp.inference.constraints import build_mask_store
+
+    mdir = model_dir()
+    if not (mdir / "config.json").exists():
+        return {"skipped": "no trained model; run bench/train_model.py first"}
+    tok = PreTrainedTokenizerFast.from_pretrained(mdir)
+    model = AutoModelForCausalLM.from_pretrained(mdir).eval()
+    store = build_mask_store(tok)
+    prompts = [p["prompt"] for p in json.loads((mdir / "held_out.json").read_text())][:n_prompts]
+    out: dict[str, Any] = {}
+    for mode in ("unconstrained", "constrained"):
+        torch.manual_seed(0)
+        texts: list[str] = []
+        finished: list[bool] = []
+        n_tokens = 0
+        t0 = time.perf_counter()
+        for i in range(0, len(prompts), batch):
+            group = prompts[i : i + batch]
+            # prompts of one group share a length: pad on the left
+            enc = tok(group, return_tensors="pt", padding=True, padding_side="left", add_special_tokens=False)
+            procs = LogitsProcessorList()
+            if mode == "constrained":
+                procs.append(_GrammarProcessor(store, len(group), enc.input_ids.shape[1]))
+            with torch.no_grad():
+                gen = model.generate(
+                    **enc, do_sample=True, temperature=temperature, top_p=0.95, max_new_tokens=max_new,
+                    logits_processor=procs, pad_token_id=tok.eos_token_id, eos_token_id=tok.eos_token_id,
+                )
+            new = gen[:, enc.input_ids.shape[1] :]
+            for row in new.tolist():
+                ended = tok.eos_token_id in row
+                ids = row[: row.index(tok.eos_token_id)] if ended else row
+                n_tokens += len(ids)
+                texts.append(tok.decode(ids, clean_up_tokenization_spaces=False))
+                finished.append(ended)
+        elapsed = time.perf_counter() - t0
+        done = [t for t, f in zip(texts, finished) if f]
+        errors = parse_many(done)
+        n_err = sum(e is not None for e in errors)
+        out[mode] = {
+            "prompts": len(texts),
+            "completed": len(done),
+            "completion_rate": round(len(done) / len(texts), 3),
+            "syntax_errors": n_err,
+            "syntax_error_rate": round(n_err / len(done), 3) if done else None,
+            "tokens_per_s": round(n_tokens / elapsed, 1),
+            "examples": [t for t in done[:3]],
+            "failing": [{"text": t, "error": e} for t, e in zip(done, errors) if e is not None][:10],
+        }
+    u, c = out["unconstrained"]["syntax_error_rate"], out["constrained"]["syntax_error_rate"]
+    if u:
+        out["error_rate_reduction"] = round((u - (c or 0.0)) / u, 3)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the requested benchmark parts and write bench/results/constraints.json."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("part", choices=["masks", "quality", "all"], nargs="?", default="all")
+    ap.add_argument("--files", type=int, default=40)
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--prompts", type=int, default=200)
+    ap.add_argument("--max-new", type=int, default=256)
+    ap.add_argument("--temperature", type=float, default=0.7)
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(args.threads)
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    if args.part in ("masks", "all"):
+        results["masks"] = bench_masks(args.files, args.batch)
+        print(json.dumps(results["masks"], indent=1))
+    if args.part in ("quality", "all"):
+        results["quality"] = bench_quality(args.prompts, args.max_new, args.batch, args.temperature)
+        print(json.dumps({k: v for k, v in results["quality"].items()}, indent=1))
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
