@@ -16,7 +16,7 @@ import pytest
 
 from elixir_coder_lsp.rules import cwe, sobelow_docs
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
+REFERENCE = Path(__file__).resolve().parent / "data" / "reference"  # a copy of shared/reference
 CALIBRATION = REFERENCE / "calibration"
 RULES_DIR = Path(__file__).resolve().parents[1] / "elixir_coder_lsp" / "elixir" / "rules"
 

@@ -24,13 +24,8 @@ from elixir_coder_lsp.tools.credo import CredoRunner, parse_credo_json
 from elixir_coder_lsp.tools.project import ToolSpec, detect_tools, find_project_root, locked_deps
 from elixir_coder_lsp.tools.sobelow import SobelowRunner, cwe_for_sobelow_type, parse_sobelow_json
 
-# Recorded Credo 1.7.19 / Sobelow 0.15.0 output: the repository's copy first, then the shared one.
-_CANDIDATES = [
-    Path(os.environ.get("ELIXIR_CODER_REFERENCE", "")),
-    Path(__file__).resolve().parent / "data" / "reference",
-    Path("/work/shared/reference"),
-]
-REFERENCE = next((p for p in _CANDIDATES if str(p) != "." and (p / "credo-output-sample.json").is_file()), _CANDIDATES[-1])
+# Recorded Credo 1.7.19 / Sobelow 0.15.0 output (a copy of shared/reference kept with the tests).
+REFERENCE = Path(__file__).resolve().parent / "data" / "reference"
 CALIBRATION = REFERENCE / "calibration"
 needs_reference = pytest.mark.skipif(not REFERENCE.is_dir(), reason="reference outputs not available")
 needs_elixir = pytest.mark.skipif(shutil.which("elixir") is None, reason="elixir not installed")
