@@ -56,7 +56,7 @@ def pick_model() -> tuple[str | None, str]:
     if os.environ.get("ELIXIR_CODER_MODEL"):
         return None, f"configured model {os.environ['ELIXIR_CODER_MODEL']} (ELIXIR_CODER_MODEL)"
     cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "elixir-coder"
-    trained = cache / "trained-model"
+    trained = cache / "models" / "elixir-small"
     if (trained / "config.json").exists():
         return str(trained), f"the small trained Elixir model in {trained} (bench/train_model.py)"
     from elixir_coder_lsp.inference.tiny_model import build_tiny_checkpoint
@@ -153,7 +153,7 @@ async def main() -> int:
     init: dict = {"checks": {"onChangeDebounceMs": 50}}
     if checkpoint:
         init["models"] = {"default": {"checkpoint": checkpoint, "maxNewTokens": 160}}
-        init["generation"] = {"candidates": 2, "temperature": 0.7}
+        init["generation"] = {"candidates": 8, "temperature": 0.8}
     editor = Editor()
     await editor.start(init)
     try:
@@ -188,20 +188,26 @@ async def main() -> int:
             )
         )
         action = next(a for a in actions or [] if isinstance(a, types.CodeAction) and a.title == "Generate code")
-        started = time.monotonic()
-        result = await editor.client.workspace_execute_command_async(
-            types.ExecuteCommandParams(command=action.command.command, arguments=action.command.arguments)
-        )
-        print(f"   command returned at once: {result}")
-        edit_task = asyncio.ensure_future(editor.edits.get())
-        fail_task = asyncio.ensure_future(editor.failures.get())
-        done, pending = await asyncio.wait({edit_task, fail_task}, timeout=600, return_when=asyncio.FIRST_COMPLETED)
-        for task in pending:
-            task.cancel()
-        if edit_task not in done:
+        edit = None
+        for _attempt in range(3):  # small models often run out of tokens before their code is complete
+            started = time.monotonic()
+            result = await editor.client.workspace_execute_command_async(
+                types.ExecuteCommandParams(command=action.command.command, arguments=action.command.arguments)
+            )
+            print(f"   command returned at once: {result}")
+            edit_task = asyncio.ensure_future(editor.edits.get())
+            fail_task = asyncio.ensure_future(editor.failures.get())
+            done, pending = await asyncio.wait({edit_task, fail_task}, timeout=600, return_when=asyncio.FIRST_COMPLETED)
+            for task in pending:
+                task.cancel()
+            if edit_task in done:
+                edit = edit_task.result()
+                break
+            if fail_task not in done or "ran out of tokens" not in fail_task.result():
+                break
+        if edit is None:
             print("   no edit arrived (see the server's message above)")
             return 1
-        edit = edit_task.result()
         for change in edit.document_changes or []:
             for e in change.edits:
                 print(f"   workspace/applyEdit after {time.monotonic() - started:.1f}s: insert at line {e.range.start.line + 1}:")
