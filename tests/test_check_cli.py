@@ -130,3 +130,35 @@ def test_fix_without_and_with_write(project: Path, capsys: pytest.CaptureFixture
 def test_fix_missing_file(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "fix", "missing.ex", "--no-model")
     assert code == 2 and "missing.ex" in err
+
+
+def test_check_uses_real_credo_where_it_runs(tmp_path, monkeypatch, capsys):
+    """With a `credo` escript on PATH (a stand-in printing Credo's recorded output), its findings
+    replace the built-in Credo rules; the built-in Sobelow rules still run."""
+    import os
+    import stat
+    import sys as _sys
+    from pathlib import Path
+
+    from elixir_coder_lsp.cli import main
+
+    reference = Path(__file__).resolve().parent / "data" / "reference" / "calibration"
+    src = (reference / "src" / "01_inventory_debug_calls.ex").read_text()
+    project = tmp_path / "project"
+    (project / "lib").mkdir(parents=True)
+    (project / "mix.exs").write_text('defmodule S.MixProject do\n  use Mix.Project\n  def project, do: [app: :s, version: "0.1.0"]\nend\n')
+    target = project / "lib" / "inv.ex"
+    target.write_text(src)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    recorded = reference / "expected" / "01_inventory_debug_calls.credo.json"
+    fake = bin_dir / "credo"
+    fake.write_text(f"#!{_sys.executable}\nimport sys\nsys.stdin.read()\nprint(open({str(recorded)!r}).read())\nsys.exit(16)\n")
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    code = main(["check", str(target), "--json", "--fail-on", "warning"])
+    doc = json.loads(capsys.readouterr().out)
+    sources = {f["source"] for f in doc["findings"]}
+    assert "credo" in sources
+    assert not [f for f in doc["findings"] if f["source"] == "elixir-coder" and f["rule"].startswith("Credo.")]
+    assert code == 1

@@ -95,12 +95,17 @@ def _load_settings(config: str | None) -> Any:
 
 
 class Checker:
-    """Checks files with the built-in rules, honouring each project's `.credo.exs`."""
+    """Checks files with the real Credo/Sobelow where they run (checks.credo/sobelow), else the built-in rules."""
 
     def __init__(self, settings: Any = None, helper: Any = None) -> None:
+        from elixir_coder_lsp.config import Settings
+        from elixir_coder_lsp.tools.project_tools import ProjectTools
+
         self.settings = settings
         self.helper = helper
         self._configs: dict[Path | None, Any] = {}
+        self.tools = ProjectTools(None, settings or Settings())
+        self._reported: set[str] = set()
 
     def _credo_config(self, path: Path) -> Any:
         root = credo_cfg.find_project_root(path)
@@ -128,12 +133,26 @@ class Checker:
         code, err = read_source(path, getattr(limits, "max_document_bytes", None))
         if err:
             return [], err
+        replaced = self.tools.replaced_sets(str(path))
         result = analyze(
-            code, filename=str(path), settings=self.settings, credo_config=self._credo_config(path), helper=self._helper()
+            code,
+            filename=str(path),
+            settings=self.settings,
+            credo_config=self._credo_config(path),
+            helper=self._helper(),
+            sets=[s for s in ("credo", "sobelow") if s not in replaced],
         )
         if result.error:
             return [], result.error
-        return result.findings, None
+        findings = list(result.findings)
+        if replaced:
+            real = self.tools.check(code, str(path.resolve()))
+            findings += real.findings
+            for problem in real.errors:
+                if problem not in self._reported:
+                    self._reported.add(problem)
+                    print(f"elixir-coder: {problem}", file=sys.stderr)
+        return findings, None
 
 
 def sarif(findings: list[Finding], errors: list[FileError], base: Path) -> dict[str, Any]:
