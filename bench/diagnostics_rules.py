@@ -1,7 +1,7 @@
 """Latency of the built-in rules (syntax + Credo + Sobelow) through the real Elixir helper.
 
 Builds 100/500/2,000-line files from the calibration sources, runs `analyze` repeatedly and
-prints p50/p95 per size; writes the figures as JSON (default bench/diagnostics_rules.json).
+prints p50/p95 per size; writes the figures as JSON (default bench/results/diagnostics_rules.json).
 
     .venv/bin/python bench/diagnostics_rules.py [--runs 21] [--out FILE]
 """
@@ -46,7 +46,7 @@ def make_file(sources: list[str], lines: int) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=21)
-    parser.add_argument("--out", default=str(ROOT / "bench" / "diagnostics_rules.json"))
+    parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "diagnostics_rules.json"))
     args = parser.parse_args()
     sources = corpus()
     results = []
