@@ -68,6 +68,7 @@ def main() -> None:
             }
             results.append(row)
             print(f"{row['lines']:>5} lines  p50 {row['p50_ms']:>7.1f} ms  p95 {row['p95_ms']:>7.1f} ms  ({row['findings']} findings)")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps({"benchmark": "diagnostics_rules", "runs": args.runs, "results": results}, indent=2))
 
 
