@@ -40,6 +40,14 @@ class Finding:
         """Return a copy with some fields changed."""
         return replace(self, **changes)
 
+    def contains(self, line: int, column: int | None = None) -> bool:
+        """Whether a 1-based position (without a column: the line) is in the span; the end counts as inside."""
+        end_line = self.end_line or self.line
+        if column is None:
+            return self.line <= line <= end_line
+        end_column = self.end_column or self.column + 1
+        return (self.line, self.column) <= (line, column) <= (end_line, end_column)
+
     def to_json(self) -> dict[str, Any]:
         """The CLI's JSON shape (CONTRACT.md §5)."""
         return {

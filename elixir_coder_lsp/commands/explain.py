@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 from elixir_coder_lsp.commands.check import Checker, _load_settings, read_source
-from elixir_coder_lsp.findings import Finding
 from elixir_coder_lsp.inference.explanation import explain
 
 _TARGET = re.compile(r"^(?P<file>.+?):(?P<line>\d+)(?::(?P<col>\d+))?$")
@@ -18,15 +17,6 @@ _TARGET = re.compile(r"^(?P<file>.+?):(?P<line>\d+)(?::(?P<col>\d+))?$")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """FILE:LINE[:COL]."""
     parser.add_argument("target", metavar="FILE:LINE[:COL]", help="1-based line (and column) of the finding")
-
-
-def covers(finding: Finding, line: int, col: int | None) -> bool:
-    """Whether a finding is on the line (no column) or its span contains (line, col)."""
-    end_line = finding.end_line or finding.line
-    if col is None:
-        return finding.line <= line <= end_line
-    end_col = finding.end_column or finding.column + 1
-    return (finding.line, finding.column) <= (line, col) < (end_line, max(end_col, finding.column + 1))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -45,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     if err:
         print(f"elixir-coder explain: {path}: {err}", file=sys.stderr)
         return 2
-    here = [f for f in found if covers(f, line, col)]
+    here = [f for f in found if f.contains(line, col)]
     docs = [{"finding": f.to_json(), "markdown": explain(code or "", f)} for f in here]
     if getattr(args, "json", False):
         print(json.dumps({"explanations": docs}, ensure_ascii=False))

@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from elixir_coder_lsp.config import Settings, load_settings, unwrap_section  # noqa: F401  (re-exported)
+from elixir_coder_lsp.config import Settings, load_settings
 
 log = logging.getLogger(__name__)
 SECTION = "elixirCoder"

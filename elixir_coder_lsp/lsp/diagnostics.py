@@ -156,9 +156,4 @@ class DiagnosticsScheduler:
 
     def findings_at(self, uri: str, line1: int, column1: int) -> list[Finding]:
         """Published findings whose span contains a 1-based (line, code-point column)."""
-        out = []
-        for f in self.findings.get(uri, []):
-            end = (f.end_line or f.line, f.end_column or f.column + 1)
-            if (f.line, f.column) <= (line1, column1) <= end or (f.line == line1 and f.end_line in (None, f.line) and f.end_column is None):
-                out.append(f)
-        return out
+        return [f for f in self.findings.get(uri, []) if f.contains(line1, column1)]

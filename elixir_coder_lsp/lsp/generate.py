@@ -126,24 +126,3 @@ async def generate_job(server: Any, job: Job, report: Callable[[str], None], arg
     edit = insertion_edit(current_lines, insert_line, reindent(outcome.code, site.indent), encoding)
     return workspace_edit(uri, current.version, [edit], server.supports_document_changes())
 
-
-async def fix_job(server: Any, job: Job, report: Callable[[str], None], diagnostic: types.Diagnostic) -> types.WorkspaceEdit | None:
-    """Job work for `elixirCoder.fix` {uri, diagnostic}: the rule's deterministic fix, checked against the current text."""
-    from elixir_coder_lsp.lsp.actions import finding_of, fix_edits
-
-    snap = server.snapshot(job.uri)
-    if snap is None:
-        raise JobFailed(f"{job.uri} is not open in the editor.")
-    finding = finding_of(diagnostic)
-    if finding is None:
-        raise JobFailed("the diagnostic was not published by elixir-coder-lsp.")
-    current = server.diagnostics.findings.get(job.uri, [])
-    if finding not in current:
-        raise JobFailed("the finding is no longer reported for the current text; nothing to fix.")
-    edits = fix_edits(finding, split_lines(snap.text), server.position_encoding())
-    if not edits:
-        raise JobFailed(
-            f"{finding.rule} has no deterministic fix; model repair is not available yet. "
-            "Use \"Disable for this line\" or fix it by hand."
-        )
-    return workspace_edit(job.uri, snap.version, edits, server.supports_document_changes())

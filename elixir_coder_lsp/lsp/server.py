@@ -23,7 +23,8 @@ from elixir_coder_lsp.lsp.configuration import SECTION, SettingsState
 from elixir_coder_lsp.excludes import is_excluded_path
 from elixir_coder_lsp.lsp.diagnostics import DiagnosticsScheduler, Snapshot
 from elixir_coder_lsp.inference.explanation import explain
-from elixir_coder_lsp.lsp.generate import fix_job, generate_job
+from elixir_coder_lsp.lsp.fix import fix_job
+from elixir_coder_lsp.lsp.generate import generate_job
 from elixir_coder_lsp.lsp.positions import split_lines, units_to_codepoint
 from elixir_coder_lsp.lsp.jobs import JobManager
 from elixir_coder_lsp.lsp.protocol import ElixirCoderProtocol
@@ -123,10 +124,13 @@ class ElixirCoderServer(LanguageServer):
     async def run_real_tools(self, uri: str) -> None:
         """On save: real Credo/Sobelow where the workspace has them; their findings replace the built-in ones."""
         snap = self.snapshot(uri)
-        if snap is None or not snap.path or not self.coder.project_tools.replaced_sets(snap.path):
+        if snap is None or not snap.path:
             return
         loop = asyncio.get_running_loop()
+        # Tool detection reads mix.lock and PATH: off the loop, like the tools themselves.
         result = await loop.run_in_executor(self.executor, self.coder.check_real_tools, snap.text, snap.path)
+        if not result.tools and not result.errors:
+            return
         self.real_findings[uri] = result.findings
         for error in result.errors:
             self.show_error_once(error)

@@ -11,7 +11,6 @@ from typing import Any
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-from elixir_coder_lsp.lsp.client_support import fix_code_action_union  # noqa: F401  (re-exported for tests)
 
 SERVER_ENV = {
     **os.environ,

@@ -7,7 +7,9 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from tests.e2e.conftest import change_doc, diagnostics_for, fix_code_action_union, init_params, open_doc, record_diagnostics, server_config
+from elixir_coder_lsp.lsp.client_support import fix_code_action_union
+
+from tests.e2e.conftest import change_doc, diagnostics_for, init_params, open_doc, record_diagnostics, server_config
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

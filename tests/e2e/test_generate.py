@@ -21,9 +21,10 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
+from elixir_coder_lsp.lsp.client_support import fix_code_action_union
+
 from tests.e2e.conftest import (
     diagnostics_for,
-    fix_code_action_union,
     init_params,
     open_doc,
     record_diagnostics,
