@@ -7,9 +7,10 @@ Usage:
 
 Mask timing uses a 32k-token byte-level BPE trained on the stdlib corpus (cached) and replays held-out
 stdlib functions token by token: single-thread (one matcher, no executor) and batched (B sequences in
-lockstep through fill_next_token_bitmask_par). Quality compares the small trained model's completions of
-"# name/arity" prompts unconstrained vs constrained (entry rule `start`): syntax error rate among
-completed outputs (parsed by Elixir), completion rate (EOS within the budget), tokens/s.
+lockstep through fill_next_token_bitmask_par). Quality runs the small trained model through
+the product's engine (the worker's decode loop, in-process) on held-out "# name/arity" prompts,
+unconstrained vs constrained (entry rule `start`): syntax error rate among completed outputs (parsed by
+Elixir), completion rate (finished within the token budget), tokens/s.
 Results go to bench/results/constraints.json.
 """
 
@@ -118,86 +119,53 @@ def bench_masks(n_files: int, batch: int) -> dict[str, Any]:
     }
 
 
-class _GrammarProcessor:
-    """A transformers logits processor: consume the last sampled token per row, then mask."""
-
-    def __init__(self, store: Any, rows: int, prompt_len: int) -> None:
-        self.cons = [store.constraint("start") for _ in range(rows)]
-        self.done = [False] * rows
-        self.prompt_len = prompt_len
-        self.eos = set(store.eos_tokens)
-
-    def __call__(self, input_ids: Any, scores: Any) -> Any:
-        from elixir_coder_lsp.inference.constraints import apply_mask
-
-        if input_ids.shape[1] > self.prompt_len:
-            for i, t in enumerate(input_ids[:, -1].tolist()):
-                if self.done[i]:
-                    continue
-                if t in self.eos or not self.cons[i].consume(t):
-                    self.done[i] = True
-        live = [None if d else c for c, d in zip(self.cons, self.done)]
-        apply_mask(scores, live)
-        for i, c in enumerate(live):
-            if c is not None and not c.can_stop():
-                for e in self.eos:
-                    scores[i, e] = float("-inf")
-        return scores
-
-
 def bench_quality(n_prompts: int, max_new: int, batch: int, temperature: float) -> dict[str, Any]:
-    """Syntax error and completion rates of the small model, unconstrained vs constrained."""
-    import torch
-    from transformers import AutoModelForCausalLM, LogitsProcessorList, PreTrainedTokenizerFast
-
-    from elixir_coder_lsp.inference.constraints import build_mask_store
+    """Syntax error and completion rates of the small model, unconstrained vs constrained, through the engine."""
+    from elixir_coder_lsp.inference.serving import Serving
+    from elixir_coder_lsp.inference.types import GenerationRequest, SamplingParams
 
     mdir = model_dir()
     if not (mdir / "config.json").exists():
         return {"skipped": "no trained model; run bench/train_model.py first"}
-    tok = PreTrainedTokenizerFast.from_pretrained(mdir)
-    model = AutoModelForCausalLM.from_pretrained(mdir).eval()
-    store = build_mask_store(tok)
+    # the product's decode loop (continuous batching, grammar masks, budget-aware completion), in-process
+    engine = Serving.new(str(mdir), max_batch_size=batch, device="cpu").engine()
     prompts = [p["prompt"] for p in json.loads((mdir / "held_out.json").read_text())][:n_prompts]
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = {"max_new_tokens": max_new, "temperature": temperature}
     for mode in ("unconstrained", "constrained"):
-        torch.manual_seed(0)
-        texts: list[str] = []
-        finished: list[bool] = []
-        n_tokens = 0
+        requests = [
+            GenerationRequest(
+                prompt=p,
+                params=SamplingParams(temperature=temperature, top_p=0.95, seed=i, max_new_tokens=max_new),
+                constrained=mode == "constrained",
+                id=f"{mode}-{i}",
+            )
+            for i, p in enumerate(prompts)
+        ]
         t0 = time.perf_counter()
-        for i in range(0, len(prompts), batch):
-            group = prompts[i : i + batch]
-            # prompts of one group share a length: pad on the left
-            enc = tok(group, return_tensors="pt", padding=True, padding_side="left", add_special_tokens=False)
-            procs = LogitsProcessorList()
-            if mode == "constrained":
-                procs.append(_GrammarProcessor(store, len(group), enc.input_ids.shape[1]))
-            with torch.no_grad():
-                gen = model.generate(
-                    **enc, do_sample=True, temperature=temperature, top_p=0.95, max_new_tokens=max_new,
-                    logits_processor=procs, pad_token_id=tok.eos_token_id, eos_token_id=tok.eos_token_id,
-                )
-            new = gen[:, enc.input_ids.shape[1] :]
-            for row in new.tolist():
-                ended = tok.eos_token_id in row
-                ids = row[: row.index(tok.eos_token_id)] if ended else row
-                n_tokens += len(ids)
-                texts.append(tok.decode(ids, clean_up_tokenization_spaces=False))
-                finished.append(ended)
+        results = engine.generate(requests)
         elapsed = time.perf_counter() - t0
-        done = [t for t, f in zip(texts, finished) if f]
+        comps = [r.completions[0] for r in results]
+        done = [c.text for c in comps if c.finish_reason == "stop"]
         errors = parse_many(done)
         n_err = sum(e is not None for e in errors)
+        n_tokens = sum(c.num_tokens for c in comps)
+        reasons: dict[str, int] = {}
+        for c in comps:
+            reasons[c.finish_reason] = reasons.get(c.finish_reason, 0) + 1
         out[mode] = {
-            "prompts": len(texts),
+            "prompts": len(comps),
             "completed": len(done),
-            "completion_rate": round(len(done) / len(texts), 3),
+            "completion_rate": round(len(done) / len(comps), 3),
+            "finish_reasons": reasons,
             "syntax_errors": n_err,
             "syntax_error_rate": round(n_err / len(done), 3) if done else None,
             "tokens_per_s": round(n_tokens / elapsed, 1),
-            "examples": [t for t in done[:3]],
+            "mean_tokens": round(n_tokens / len(comps), 1),
+            # completed by the engine's close-out (a short valid ending appended, see inference/closing.py)
+            "closed_out": sum(1 for c in comps if c.finish_reason == "stop" and c.closed_tokens),
+            "examples": done[:3],
             "failing": [{"text": t, "error": e} for t, e in zip(done, errors) if e is not None][:10],
+            "truncated": [c.text for c in comps if c.finish_reason != "stop"][:10],
         }
     u, c = out["unconstrained"]["syntax_error_rate"], out["constrained"]["syntax_error_rate"]
     if u:

@@ -309,7 +309,8 @@ class ElixirCoder:
         """Rank finished candidates by mean log-probability and return the first that parses, formatted."""
         ranked = sorted(
             (c for c in result.completions if not c.truncated and c.finish_reason != "error"),
-            key=lambda c: -(c.mean_logprob if c.mean_logprob is not None else float("-inf")),
+            # candidates the model finished itself first, then those the engine closed out
+            key=lambda c: (c.closed_tokens > 0, -(c.mean_logprob if c.mean_logprob is not None else float("-inf"))),
         )
         for completion in ranked:
             if cancel is not None:

@@ -289,6 +289,24 @@ def test_constrained_samples_stay_inside_the_grammar(serving):
     assert results[3].completions[0].num_tokens > 0
 
 
+def test_constrained_samples_near_their_budget_are_closed_out(serving):
+    from elixir_coder_lsp.inference import constraints
+
+    budget = 30
+    reqs = [
+        GenerationRequest(prompt="def", params=SamplingParams(temperature=1.0, seed=i, max_new_tokens=budget), constrained=True)
+        for i in range(6)
+    ]
+    completions = [r.completions[0] for r in serving.engine().generate(reqs)]
+    for c in completions:
+        assert c.num_tokens <= budget  # the closing path fits inside the budget
+        if c.finish_reason == "stop":
+            assert constraints.check_text(c.text).accepted, c.text
+    closed = [c for c in completions if c.closed_tokens]
+    # a random tiny model rarely finishes by itself in 30 tokens: the close-out ends most samples validly
+    assert closed and all(c.finish_reason == "stop" and 0 < c.closed_tokens <= c.num_tokens for c in closed)
+
+
 def test_fail_running_empties_the_batch(serving):
     engine = serving.engine()
     for i in range(3):

@@ -307,6 +307,12 @@ class SequenceConstraint:
                     return False
         return True
 
+    def accepts(self, token_ids: Sequence[int]) -> bool:
+        """Whether these tokens could come next, in order (the constraint does not advance)."""
+        if self.error is not None:
+            return False
+        return self.matcher.validate_tokens(list(token_ids)) == len(token_ids)
+
     def can_stop(self) -> bool:
         """The grammar is complete here: EOS is allowed."""
         return self.error is None and self.matcher.is_accepting()

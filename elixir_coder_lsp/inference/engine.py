@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import torch
 
+from elixir_coder_lsp.inference import closing, steering
 from elixir_coder_lsp.inference.runner import ModelRunner
 from elixir_coder_lsp.inference.sampling import detokenize_step, find_stop, make_generator, sample_tokens, stream_holdback
 from elixir_coder_lsp.inference.scheduler import RequestState, Scheduler, SequenceState
@@ -41,12 +42,6 @@ class StepOutput:
 PREFILL_TOKENS = 8192  # padded prompt tokens per prefill forward pass (bounds activation memory)
 
 
-def _closes(text: str) -> bool:
-    """Whether a token's text only closes constructs: closing brackets and `end` (with spacing)."""
-    core = text.strip()
-    return bool(core) and all(c in ")]}" for c in core.replace("end", ""))
-
-
 def _prefill_chunks(states: list[RequestState], budget: int) -> list[list[RequestState]]:
     """Split admitted requests into groups whose left-padded prefill stays within ``budget`` tokens."""
     chunks: list[list[RequestState]] = []
@@ -64,6 +59,34 @@ def _prefill_chunks(states: list[RequestState], budget: int) -> list[list[Reques
     return chunks
 
 
+class _VocabSteering:
+    """Per-tokenizer vocabulary facts the steering needs (closing tokens, `end` tokens, blank tokens)."""
+
+    def __init__(self, tokenizer: Any, eos: Iterable[int]) -> None:
+        self.texts = tokenizer.batch_decode([[i] for i in range(len(tokenizer))])
+        self.closing = steering.closing_mask(self.texts)
+        # EOS closes everything: a sample that wants to stop where the grammar is not complete yet
+        # closes what is open instead
+        for e in eos:
+            if e < len(self.closing):
+                self.closing[e] = True
+        self.end_tokens = steering.keyword_tokens(self.texts)
+        self.skeleton = closing.skeleton_tokens(self.texts)
+        self.follow = [i for i, t in enumerate(self.texts) if t in ("\n", " ")]
+
+    def end_is_keyword(self, constraint: Any) -> Callable[[int], bool]:
+        """Whether an `end` token would be the keyword here: not glued to a word, and a blank may follow it."""
+        glued = constraint.text[-1:].isalnum() or constraint.text[-1:] in ("_", "?", "!")
+
+        def check(tid: int) -> bool:
+            text = self.texts[tid]
+            if glued and not text[:1].isspace():
+                return False
+            return not self.follow or any(constraint.accepts([tid, f]) for f in self.follow)
+
+        return check
+
+
 class Engine:
     """Continuous-batching generation over one loaded model; single-threaded (the worker loop drives it)."""
 
@@ -79,6 +102,7 @@ class Engine:
         self._rows: dict[int, tuple[RequestState, SequenceState]] = {}
         self._next_seq = 0
         self._pending: list[Finished] = []  # failures found before a step (bad prompt, cancelled while waiting)
+        self._steering: _VocabSteering | None = None
 
     # -- requests in and out -------------------------------------------------------------------------
 
@@ -203,12 +227,13 @@ class Engine:
         chosen = raw.gather(1, torch.tensor(tokens, dtype=torch.long, device=raw.device).unsqueeze(1)).squeeze(1)
         raw_lp = chosen - norm
         now = time.monotonic()
-        for (state, seq), token, lp, is_dead in zip(rows, tokens, raw_lp.tolist(), dead):
+        eos_share = self._eos_share(raw, norm)
+        for (state, seq), token, lp, is_dead, p_eos in zip(rows, tokens, raw_lp.tolist(), dead, eos_share):
             if state.first_token_at is None:
                 state.first_token_at = now
             if is_dead:
                 seq.finish_reason, seq.error = "grammar", "the grammar allows no next token"
-            else:
+            elif not self._maybe_close_out(state, seq, p_eos):
                 self._update(state, seq, token, lp)
             out.tokens += 1
             self._stream(state, seq, out)
@@ -258,57 +283,66 @@ class Engine:
         return True
 
     def _mask(self, raw: torch.Tensor, rows: list[tuple[RequestState, SequenceState]]) -> torch.Tensor:
-        """Logits with each constrained row's grammar mask applied (a copy; ``raw`` stays unmasked)."""
+        """Logits with each constrained row's grammar mask and steering applied (a copy; ``raw`` stays unmasked)."""
         constraints = [seq.constraint for _, seq in rows]
         if not any(c is not None for c in constraints):
             return raw
         from elixir_coder_lsp.inference import constraints as grammar
 
         logits = raw.clone()
-        self._steer_to_completion(logits, rows)
         grammar.apply_mask(logits, constraints)
-        for row, c in enumerate(constraints):
-            if c is not None and not c.can_stop():
+        vocab = self._vocab_steering()
+        for row, ((state, seq), c) in enumerate(zip(rows, constraints)):
+            if c is None:
+                continue
+            if not c.can_stop():
                 for eos in self.eos:
                     if eos < logits.shape[1]:
                         logits[row, eos] = float("-inf")
+            strength = steering.pull_strength(len(seq.output_ids), state.budget)
+            if strength > 0 or steering.banned_closing_share(raw[row], logits[row], vocab.closing) >= steering.TRANSFER_MIN:
+                steering.ban_identifier_ends(logits[row], vocab.end_tokens, vocab.end_is_keyword(c))
+                steering.transfer_closing_mass(raw[row], logits[row], vocab.closing)
+                steering.budget_pull(logits[row], strength, vocab.closing, self.eos)
         return logits
 
-    # Budget-aware completion: in the last part of its token budget a constrained sample is pulled
-    # towards tokens that close constructs and towards EOS (allowed only where the grammar is
-    # complete), so it finishes instead of being cut off as truncated. Earlier steps are untouched.
-    STEER_FROM = 0.6  # share of the budget after which the pull starts, growing linearly to the end
-    STEER_CLOSE = 6.0  # logit bonus for closing tokens at the very end of the budget
-    STEER_EOS = 12.0  # logit bonus for EOS at the very end of the budget
+    # A constrained sample is closed out (a short valid ending is appended, see inference/closing.py)
+    # when the model wants to stop before the grammar may, or when its budget would end it unfinished.
+    CLOSE_WHEN_EOS = 0.5  # the model's own EOS probability (before masking) that counts as "wants to stop"
 
-    def _steer_to_completion(self, logits: torch.Tensor, rows: list[tuple[RequestState, SequenceState]]) -> None:
-        for row, (state, seq) in enumerate(rows):
-            if seq.constraint is None:
-                continue
-            frac = len(seq.output_ids) / max(1, state.budget)
-            if frac <= self.STEER_FROM:
-                continue
-            pull = (frac - self.STEER_FROM) / (1.0 - self.STEER_FROM)
-            closing = self._closing_tokens()
-            width = min(logits.shape[1], closing.shape[0])
-            logits[row, :width] += pull * self.STEER_CLOSE * closing[:width].to(logits.device, logits.dtype)
-            for eos in self.eos:
-                if eos < logits.shape[1]:
-                    logits[row, eos] += pull * self.STEER_EOS
+    def _eos_share(self, raw: torch.Tensor, norm: torch.Tensor) -> list[float]:
+        eos = [e for e in self.eos if e < raw.shape[1]]
+        if not eos:
+            return [0.0] * raw.shape[0]
+        idx = torch.tensor(eos, dtype=torch.long, device=raw.device)
+        return torch.exp(torch.logsumexp(raw.index_select(1, idx), dim=1) - norm).tolist()
 
-    def _closing_tokens(self) -> torch.Tensor:
-        """1.0 for tokens that only close constructs (`end`, `)`, `]`, `}`), else 0 (cached).
+    def _maybe_close_out(self, state: RequestState, seq: SequenceState, p_eos: float) -> bool:
+        """Append a closing path and finish the sample when it is time; False = sample normally."""
+        c = seq.constraint
+        if c is None or c.can_stop() or c.error is not None:
+            return False
+        room = state.budget - len(seq.output_ids)
+        near_end = room <= closing.MAX_LENGTH and (seq.close_estimate is None or room <= seq.close_estimate + 2)
+        if p_eos < self.CLOSE_WHEN_EOS and not near_end:
+            return False
+        path = closing.close_out(c, self._vocab_steering().skeleton, max_length=max(1, room))
+        seq.close_estimate = len(path) if path is not None else seq.close_estimate
+        if path is None or (p_eos < self.CLOSE_WHEN_EOS and len(path) < room - 1):
+            return False
+        for tid in path:
+            self._update(state, seq, tid, 0.0)
+            if seq.error:
+                return True
+        seq.closed_tokens = len(path)
+        if seq.finish_reason in (None, "length") and c.can_stop():
+            seq.finish_reason = "stop"
+        return True
 
-        Quotes and newlines are left out: a quote opens strings as often as it closes them, and
-        newlines inside strings and heredocs close nothing.
-        """
-        cached = getattr(self, "_closing_cache", None)
-        if cached is None:
-            vocab = len(self.tokenizer)
-            texts = self.tokenizer.batch_decode([[i] for i in range(vocab)])
-            cached = torch.tensor([1.0 if _closes(t) else 0.0 for t in texts])
-            self._closing_cache = cached
-        return cached
+    def _vocab_steering(self) -> _VocabSteering:
+        if self._steering is None:  # built on the first constrained step (decodes the whole vocabulary)
+            self._steering = _VocabSteering(self.tokenizer, self.eos)
+        return self._steering
 
     def _update(self, state: RequestState, seq: SequenceState, token: int, logprob: float) -> None:
         seq.logprob += logprob
@@ -383,7 +417,8 @@ class Engine:
         params = state.request.params
         completions = []
         for seq in sorted(state.seqs, key=lambda s: s.index):
-            scored = len(seq.output_ids) + (1 if seq.finish_reason == "stop" and not seq.error else 0)
+            # closing tokens were appended, not sampled: they carry no log-probability
+            scored = len(seq.output_ids) - seq.closed_tokens + (1 if seq.finish_reason == "stop" and not seq.error and not seq.closed_tokens else 0)
             completions.append(
                 Completion(
                     text=seq.text,
@@ -392,6 +427,7 @@ class Engine:
                     logprob=seq.logprob if params.logprobs else None,
                     mean_logprob=(seq.logprob / max(1, scored)) if params.logprobs else None,
                     num_tokens=len(seq.output_ids),
+                    closed_tokens=seq.closed_tokens,
                 )
             )
         errors = [s.error for s in state.seqs if s.error]

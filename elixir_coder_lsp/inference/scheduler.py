@@ -24,6 +24,8 @@ class SequenceState:
     logprob: float = 0.0
     finish_reason: str | None = None
     error: str | None = None
+    closed_tokens: int = 0  # tokens appended by the close-out (constrained samples only)
+    close_estimate: int | None = None  # length of the last close-out path found (None = not searched yet)
     # incremental detokenisation offsets
     prefix_offset: int = 0
     read_offset: int = 0

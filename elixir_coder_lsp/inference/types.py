@@ -51,6 +51,7 @@ class Completion:
     logprob: float | None = None  # sum of token log-probabilities
     mean_logprob: float | None = None
     num_tokens: int = 0
+    closed_tokens: int = 0  # tokens the engine appended to close a constrained sample out (not sampled)
 
     @property
     def truncated(self) -> bool:

@@ -1,0 +1,101 @@
+"""Steering constrained samples towards finishing: closing-mass transfer and the budget-aware pull.
+
+A grammar mask keeps every sample valid, but a small model that loses track of its brackets keeps
+trying to close the wrong one (`end` where a `)` is still open). The mask bans that token and the
+sample wanders off. Two corrections, applied to the masked logits of constrained rows only:
+
+- **closing-mass transfer**: the probability the model puts on closing tokens the grammar bans
+  (`)`, `]`, `}`, `end` and their runs) moves to the closing tokens it allows, in proportion to the
+  model's own preference among those. "I want to close something" becomes "close what is open".
+- **budget pull**: in the last part of its token budget a sample is pulled towards closing tokens and
+  EOS (EOS is allowed only where the grammar is complete), so it finishes instead of being truncated.
+
+While either applies, an `end` token the grammar allows only as part of an identifier (`stateend`,
+`endless`) is banned: there the model means the keyword, and the identifier path derails the sample.
+
+Pure tensor functions; the engine decides which rows they apply to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+
+# share of the row's probability on banned closers below which nothing moves (noise, not intent)
+TRANSFER_MIN = 0.02
+PULL_FROM = 0.6  # share of the budget after which the pull starts, growing linearly to the end
+PULL_CLOSE = 6.0  # logit bonus for closing tokens at the very end of the budget
+PULL_EOS = 12.0  # logit bonus for EOS at the very end of the budget
+
+
+def is_closing(text: str) -> bool:
+    """Whether a token's text only closes constructs: closing brackets and `end` (with spacing)."""
+    core = text.strip()
+    return bool(core) and all(c in ")]}" for c in core.replace("end", ""))
+
+
+def closing_mask(texts: Sequence[str]) -> torch.Tensor:
+    """A bool vector over the vocabulary: True for closing tokens.
+
+    Quotes and newlines are left out: a quote opens strings as often as it closes them, and newlines
+    inside strings and heredocs close nothing.
+    """
+    return torch.tensor([is_closing(t) for t in texts], dtype=torch.bool)
+
+
+def keyword_tokens(texts: Sequence[str]) -> list[int]:
+    """Ids of closing tokens that contain the word `end` (allowed by a mask also as an identifier's start)."""
+    return [i for i, t in enumerate(texts) if is_closing(t) and "end" in t]
+
+
+def banned_closing_share(raw: torch.Tensor, masked: torch.Tensor, closing: torch.Tensor) -> float:
+    """The share of the row's (raw) probability on closing tokens the mask bans."""
+    width = min(raw.shape[0], masked.shape[0], closing.shape[0])
+    banned = closing[:width].to(masked.device) & torch.isneginf(masked[:width])
+    if not bool(banned.any()):
+        return 0.0
+    return float(torch.exp(torch.logsumexp(raw[:width][banned], dim=0) - torch.logsumexp(raw, dim=0)))
+
+
+def ban_identifier_ends(masked: torch.Tensor, end_tokens: Sequence[int], end_is_keyword: Callable[[int], bool]) -> None:
+    """In place on one row: ban the `end` tokens the mask allows only as the start of an identifier."""
+    for tid in end_tokens:
+        if tid < masked.shape[0] and not bool(torch.isneginf(masked[tid])) and not end_is_keyword(tid):
+            masked[tid] = float("-inf")
+
+
+def transfer_closing_mass(raw: torch.Tensor, masked: torch.Tensor, closing: torch.Tensor) -> bool:
+    """In place on one row: move the mass of banned closing tokens onto the allowed ones.
+
+    ``raw`` and ``masked`` are the row's logits before and after the grammar mask (-inf = banned).
+    Nothing moves below TRANSFER_MIN or when no closing token is allowed. Returns whether anything moved.
+    """
+    width = min(raw.shape[0], masked.shape[0], closing.shape[0])
+    raw, view, closing = raw[:width], masked[:width], closing[:width].to(masked.device)
+    p_banned = banned_closing_share(raw, view, closing)
+    allowed = closing & ~torch.isneginf(view)
+    if p_banned < TRANSFER_MIN or not bool(allowed.any()):
+        return False
+    p_allowed = float(torch.exp(torch.logsumexp(raw[allowed], dim=0) - torch.logsumexp(raw, dim=0)))
+    # scale the allowed closers so that together they carry both masses; the model's ranking among
+    # them is kept, however small their own share was
+    view[allowed] += torch.log1p(torch.tensor(p_banned / max(p_allowed, 1e-30), dtype=view.dtype)).to(view.device)
+    return True
+
+
+def pull_strength(used: int, budget: int) -> float:
+    """0 before PULL_FROM of the budget is used, then growing linearly to 1 at its end."""
+    frac = used / max(1, budget)
+    return max(0.0, (frac - PULL_FROM) / (1.0 - PULL_FROM))
+
+
+def budget_pull(logits: torch.Tensor, strength: float, closing: torch.Tensor, eos_ids: Sequence[int]) -> None:
+    """In place on one row: favour closing tokens and EOS by ``strength`` (see pull_strength)."""
+    if strength <= 0:
+        return
+    width = min(logits.shape[0], closing.shape[0])
+    logits[:width] += strength * PULL_CLOSE * closing[:width].to(logits.device, logits.dtype)
+    for eos in eos_ids:
+        if eos < logits.shape[0]:
+            logits[eos] += strength * PULL_EOS

@@ -1,0 +1,132 @@
+"""Steering and close-out: closing-mass transfer, budget pull, identifier `end`s, shortest valid endings."""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+
+from grammar_soundness import build_test_tokenizer  # noqa: E402
+
+from elixir_coder_lsp.inference import closing, steering  # noqa: E402
+from elixir_coder_lsp.inference import constraints as C  # noqa: E402
+from elixir_coder_lsp.inference.closing import OpenCount  # noqa: E402
+
+NEG = float("-inf")
+TEXTS = ["a", ")", "]", " end", "end", "x"]  # a toy vocabulary for the pure tensor functions
+
+
+def test_closing_tokens_are_brackets_and_end_only() -> None:
+    assert [steering.is_closing(t) for t in TEXTS] == [False, True, True, True, True, False]
+    assert steering.is_closing("\n  end") and steering.is_closing("))") and steering.is_closing("end)")
+    assert not steering.is_closing("ending") and not steering.is_closing('"') and not steering.is_closing("\n")
+    assert steering.keyword_tokens(TEXTS) == [3, 4]
+
+
+def test_transfer_moves_banned_closing_mass_to_allowed_closers() -> None:
+    closing_mask = steering.closing_mask(TEXTS)
+    raw = torch.log(torch.tensor([0.1, 0.01, 0.02, 0.8, 0.0001, 0.0699]))
+    masked = raw.clone()
+    masked[3] = NEG  # the model wants ` end`, the grammar needs `)` or `]`
+    masked[4] = NEG
+    assert steering.banned_closing_share(raw, masked, closing_mask) == pytest.approx(0.8001, rel=1e-3)
+    assert steering.transfer_closing_mass(raw, masked, closing_mask)
+    p = torch.softmax(masked, dim=0)
+    # the closers now carry the closing mass, in the model's own 1:2 ratio; the rest keeps its ratios
+    assert float(p[1] + p[2]) == pytest.approx(0.8301 / 1.0, rel=1e-2)
+    assert float(p[2] / p[1]) == pytest.approx(2.0, rel=1e-4)
+    assert float(p[0] / p[5]) == pytest.approx(0.1 / 0.0699, rel=1e-4)
+
+
+def test_transfer_leaves_rows_alone_below_the_threshold_or_without_allowed_closers() -> None:
+    closing_mask = steering.closing_mask(TEXTS)
+    raw = torch.log(torch.tensor([0.985, 0.001, 0.001, 0.01, 0.001, 0.002]))
+    masked = raw.clone()
+    masked[3] = NEG
+    before = masked.clone()
+    assert not steering.transfer_closing_mass(raw, masked, closing_mask)  # 1% is noise, not intent
+    assert torch.equal(masked, before)
+    raw = torch.log(torch.tensor([0.1, 0.1, 0.1, 0.5, 0.1, 0.1]))
+    masked = raw.clone()
+    masked[1:5] = NEG
+    assert not steering.transfer_closing_mass(raw, masked, closing_mask)
+
+
+def test_identifier_ends_are_banned_keyword_ends_kept() -> None:
+    masked = torch.zeros(len(TEXTS))
+    steering.ban_identifier_ends(masked, [3, 4], lambda tid: tid == 3)
+    assert math.isinf(float(masked[4])) and float(masked[3]) == 0.0
+
+
+def test_budget_pull_grows_from_zero_to_full() -> None:
+    assert steering.pull_strength(50, 100) == 0.0
+    assert steering.pull_strength(100, 100) == pytest.approx(1.0)
+    assert 0 < steering.pull_strength(80, 100) < 1
+    logits = torch.zeros(len(TEXTS))
+    steering.budget_pull(logits, 1.0, steering.closing_mask(TEXTS), [0])
+    assert float(logits[1]) == steering.PULL_CLOSE and float(logits[0]) == steering.PULL_EOS and float(logits[5]) == 0.0
+
+
+def test_open_count_tracks_brackets_blocks_strings_and_comments() -> None:
+    state = OpenCount().feed('def f(x) do\n  [1, {"a)", ')
+    assert state.remaining() == 3  # do, [, {
+    assert state.feed("}]\nend").remaining() == 0
+    assert OpenCount().feed("x = fn a -> a end").remaining() == 0
+    assert OpenCount().feed('s = "open').remaining() == 1
+    assert OpenCount().feed("x # (((").remaining() == 1  # inside the comment: a newline closes it
+    assert OpenCount().feed("[do: 1]").remaining() == 0  # `do:` opens no block
+
+
+# ---- close-out through the real grammar matcher
+
+
+@pytest.fixture(scope="module")
+def tok():
+    return build_test_tokenizer()
+
+
+@pytest.fixture(scope="module")
+def store(tok):
+    return C.build_mask_store(tok)
+
+
+@pytest.fixture(scope="module")
+def skeleton(tok):
+    return closing.skeleton_tokens(tok.batch_decode([[i] for i in range(len(tok))]))
+
+
+@pytest.mark.parametrize(
+    "prefix",
+    [
+        "def f(x) do\n  y = [1, {2, ",
+        'def f(x) do\n  y = "abc',
+        "def f(x) do\n  x |>",
+        "case x do\n  {:ok, y",
+        "Enum.map(xs, fn x ->",
+        "def f(x), do: g(",
+    ],
+)
+def test_close_out_finds_a_valid_ending(tok, store, skeleton, prefix: str) -> None:
+    c = store.constraint("start")
+    for t in tok(prefix, add_special_tokens=False).input_ids:
+        assert c.consume(t), c.error
+    before = c.text
+    path = closing.close_out(c, skeleton)
+    assert path, "no ending found"
+    assert c.text == before and not c.matcher.is_accepting()  # the search leaves the constraint as it was
+    for t in path:
+        assert c.consume(t), c.error
+    assert c.can_stop()
+    assert C.check_text(c.text).accepted
+
+
+def test_close_out_on_a_complete_program_is_empty(tok, store, skeleton) -> None:
+    c = store.constraint("start")
+    for t in tok("x = 1\n", add_special_tokens=False).input_ids:
+        c.consume(t)
+    assert closing.close_out(c, skeleton) == []
