@@ -6,8 +6,9 @@ Usage:
   python bench/constraints.py all
 
 Mask timing uses a 32k-token byte-level BPE trained on the stdlib corpus (cached) and replays held-out
-stdlib functions token by token: single-thread (one matcher, no executor) and batched (B sequences in
-lockstep through fill_next_token_bitmask_par). Quality runs the small trained model through
+stdlib functions token by token: a full mask single-thread (one matcher, no executor) and batched (B
+sequences in lockstep through fill_next_token_bitmask_par), and the engine's lazy check of one sampled
+token (what most steps cost; the quality part reports how many steps needed the full mask). Quality runs the small trained model through
 the product's engine (the worker's decode loop, in-process) on held-out "# name/arity" prompts,
 unconstrained vs constrained (entry rule `start`): syntax error rate among completed outputs (parsed by
 Elixir), completion rate (finished within the token budget), tokens/s.
@@ -81,6 +82,18 @@ def bench_masks(n_files: int, batch: int) -> dict[str, Any]:
             if not c.consume(t):
                 break
 
+    # lazy check: the engine first samples without the mask and keeps the token when the grammar allows
+    # it (SequenceConstraint.allows); only a refused token costs a full mask
+    lazy: list[float] = []
+    for ids in seqs:
+        c = store.constraint("start")
+        for t in ids:
+            s = time.perf_counter()
+            c.allows(t)
+            lazy.append(time.perf_counter() - s)
+            if not c.consume(t):
+                break
+
     # batched: `batch` sequences in lockstep, all masks filled in parallel
     per_step: list[float] = []
     per_step_apply: list[float] = []
@@ -110,6 +123,8 @@ def bench_masks(n_files: int, batch: int) -> dict[str, Any]:
         "tokens": len(single),
         "single_thread_us": {"p50": round(_pct(single, 0.5) * us, 1), "p99": round(_pct(single, 0.99) * us, 1),
                              "mean": round(statistics.mean(single) * us, 1)},
+        "lazy_check_us": {"p50": round(_pct(lazy, 0.5) * us, 1), "p99": round(_pct(lazy, 0.99) * us, 1),
+                          "mean": round(statistics.mean(lazy) * us, 1)},
         "batched": {
             "batch": batch,
             "per_token_us": {"p50": round(_pct(per_step, 0.5) * us, 1), "p99": round(_pct(per_step, 0.99) * us, 1)},
@@ -121,6 +136,7 @@ def bench_masks(n_files: int, batch: int) -> dict[str, Any]:
 
 def bench_quality(n_prompts: int, max_new: int, batch: int, temperature: float) -> dict[str, Any]:
     """Syntax error and completion rates of the small model, unconstrained vs constrained, through the engine."""
+    from elixir_coder_lsp.inference.engine import GrammarStats
     from elixir_coder_lsp.inference.serving import Serving
     from elixir_coder_lsp.inference.types import GenerationRequest, SamplingParams
 
@@ -141,9 +157,11 @@ def bench_quality(n_prompts: int, max_new: int, batch: int, temperature: float) 
             )
             for i, p in enumerate(prompts)
         ]
+        engine.grammar_stats = GrammarStats()
         t0 = time.perf_counter()
         results = engine.generate(requests)
         elapsed = time.perf_counter() - t0
+        gs = engine.grammar_stats
         comps = [r.completions[0] for r in results]
         done = [c.text for c in comps if c.finish_reason == "stop"]
         errors = parse_many(done)
@@ -164,6 +182,14 @@ def bench_quality(n_prompts: int, max_new: int, batch: int, temperature: float) 
             # completed by the engine's close-out (a short valid ending appended, see inference/closing.py)
             "closed_out": sum(1 for c in comps if c.finish_reason == "stop" and c.closed_tokens),
             "examples": done[:3],
+            "grammar": {
+                # lazy: the sampled token checked alone; masked: a full vocabulary mask and a second sample
+                "row_steps": gs.lazy_steps + gs.masked_steps,
+                "lazy_share": round(gs.lazy_steps / max(1, gs.lazy_steps + gs.masked_steps), 3),
+                "lazy_us_per_check": round(1e6 * gs.lazy_s / max(1, gs.lazy_steps + gs.masked_steps), 1),
+                "masked_ms_per_row": round(1e3 * gs.masked_s / max(1, gs.masked_steps), 2),
+                "grammar_us_per_token": round(1e6 * (gs.lazy_s + gs.masked_s) / max(1, gs.lazy_steps + gs.masked_steps), 1),
+            },
             "failing": [{"text": t, "error": e} for t, e in zip(done, errors) if e is not None][:10],
             "truncated": [c.text for c in comps if c.finish_reason != "stop"][:10],
         }

@@ -297,7 +297,12 @@ def test_constrained_samples_near_their_budget_are_closed_out(serving):
         GenerationRequest(prompt="def", params=SamplingParams(temperature=1.0, seed=i, max_new_tokens=budget), constrained=True)
         for i in range(6)
     ]
-    completions = [r.completions[0] for r in serving.engine().generate(reqs)]
+    engine = serving.engine()
+    completions = [r.completions[0] for r in engine.generate(reqs)]
+    # every sampled token of a constrained row went through the lazy check, some also through the full mask
+    stats = engine.grammar_stats
+    assert stats.lazy_steps + stats.masked_steps >= sum(c.num_tokens - c.closed_tokens for c in completions)
+    assert stats.masked_steps > 0
     for c in completions:
         assert c.num_tokens <= budget  # the closing path fits inside the budget
         if c.finish_reason == "stop":

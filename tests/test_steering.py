@@ -130,3 +130,10 @@ def test_close_out_on_a_complete_program_is_empty(tok, store, skeleton) -> None:
     for t in tok("x = 1\n", add_special_tokens=False).input_ids:
         c.consume(t)
     assert closing.close_out(c, skeleton) == []
+
+
+def test_overlong_words_are_spotted() -> None:
+    assert steering.word_too_long("x = " + "a_" * 40)
+    assert not steering.word_too_long("x = " + "a_" * 20)
+    assert not steering.word_too_long("a_" * 40 + " ")
+    assert steering.word_start_mask(["ab", "_x", " y", ")", ""]).tolist() == [True, True, False, False, False]

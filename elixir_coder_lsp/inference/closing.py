@@ -15,9 +15,13 @@ from dataclasses import dataclass
 from typing import Any
 
 # token texts the search may use, most useful first (ties in the search keep this order)
-SKELETON = (")", "]", "}", " end", "end", "\nend", "\n", " ->", " nil", "nil", '"', "'", '"""', "'''", ">>", " do", "\n\n")
+SKELETON = (
+    ")", "]", "}", " end", "end", "\nend", "\n", " ->", " nil", "nil", '"', "'", '"""', "'''", ">>", " do", "\n\n",
+    " =>", ":", "{",  # map entries, quoted keyword keys, `%name{`
+)
 MAX_EXPANSIONS = 250
 MAX_LENGTH = 48
+HEURISTIC_WEIGHT = 3  # weighted A*: a short ending found fast beats the shortest one found late
 
 _OPEN = {"(": ")", "[": "]", "{": "}"}
 _WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_?!")
@@ -96,7 +100,7 @@ def close_out(constraint: Any, skeleton: Sequence[tuple[int, str]], *, max_lengt
     if matcher.is_accepting():
         return []
     start = OpenCount().feed(constraint.text)
-    heap: list[tuple[int, int, list[int], str, OpenCount]] = [(start.remaining(), 0, [], "", start)]
+    heap: list[tuple[int, int, list[int], str, OpenCount]] = [(HEURISTIC_WEIGHT * start.remaining(), 0, [], "", start)]
     seen: set[str] = set()  # path texts already queued: two paths spelling the same text end the same
     order = 0
     expansions = 0
@@ -121,7 +125,7 @@ def close_out(constraint: Any, skeleton: Sequence[tuple[int, str]], *, max_lengt
                 seen.add(spelled + text)
                 nxt = state.feed(text)
                 order += 1
-                heapq.heappush(heap, (len(path) + 1 + nxt.remaining(), order, [*path, tid], spelled + text, nxt))
+                heapq.heappush(heap, (len(path) + 1 + HEURISTIC_WEIGHT * nxt.remaining(), order, [*path, tid], spelled + text, nxt))
         finally:
             if path:
                 matcher.rollback(len(path))

@@ -271,6 +271,10 @@ class SequenceConstraint:
         """The text consumed so far."""
         return self._bytes.decode("utf-8", errors="replace")
 
+    def tail(self, n: int) -> str:
+        """The last ``n`` bytes consumed, decoded (cheaper than ``text`` on long outputs)."""
+        return bytes(self._bytes[-n:]).decode("utf-8", errors="replace")
+
     @property
     def error(self) -> str | None:
         """Why the constraint is in error (a rejected token or a monitor violation), else None."""
@@ -312,6 +316,12 @@ class SequenceConstraint:
         if self.error is not None:
             return False
         return self.matcher.validate_tokens(list(token_ids)) == len(token_ids)
+
+    def allows(self, token_id: int) -> bool:
+        """Whether this one token may come next (grammar and monitors); cheaper than a full mask."""
+        if self.error is not None or self.matcher.validate_tokens([token_id]) != 1:
+            return False
+        return not self.monitors or token_id not in self.banned_tokens()
 
     def can_stop(self) -> bool:
         """The grammar is complete here: EOS is allowed."""

@@ -39,6 +39,16 @@ class StepOutput:
     tokens: int = 0  # tokens sampled in this step (all rows)
 
 
+@dataclass
+class GrammarStats:
+    """Where constrained sampling spent its grammar time: lazy checks of sampled tokens vs full masks."""
+
+    lazy_steps: int = 0  # row-steps whose sampled token was allowed as is
+    lazy_s: float = 0.0
+    masked_steps: int = 0  # row-steps that needed the full vocabulary mask (and a second sample)
+    masked_s: float = 0.0
+
+
 PREFILL_TOKENS = 8192  # padded prompt tokens per prefill forward pass (bounds activation memory)
 
 
@@ -71,6 +81,8 @@ class _VocabSteering:
             if e < len(self.closing):
                 self.closing[e] = True
         self.end_tokens = steering.keyword_tokens(self.texts)
+        self.end_token_set = frozenset(self.end_tokens)
+        self.word_start = steering.word_start_mask(self.texts)
         self.skeleton = closing.skeleton_tokens(self.texts)
         self.follow = [i for i, t in enumerate(self.texts) if t in ("\n", " ")]
 
@@ -103,6 +115,7 @@ class Engine:
         self._next_seq = 0
         self._pending: list[Finished] = []  # failures found before a step (bad prompt, cancelled while waiting)
         self._steering: _VocabSteering | None = None
+        self.grammar_stats = GrammarStats()
 
     # -- requests in and out -------------------------------------------------------------------------
 
@@ -215,15 +228,7 @@ class Engine:
 
         # model log-probs come from the raw distribution, before any grammar mask or temperature
         norm = torch.logsumexp(raw, dim=-1)
-        logits = self._mask(raw, rows)
-        dead = torch.isneginf(logits).all(dim=-1).tolist()
-        tokens = sample_tokens(
-            logits,
-            # a row with nothing allowed is finished below; greedy keeps the sampler away from an all -inf row
-            [0.0 if is_dead else st.request.params.temperature for (st, _), is_dead in zip(rows, dead)],
-            [st.request.params.top_p for st, _ in rows],
-            [seq.generator for _, seq in rows],
-        )
+        tokens, dead = self._choose(raw, rows)
         chosen = raw.gather(1, torch.tensor(tokens, dtype=torch.long, device=raw.device).unsqueeze(1)).squeeze(1)
         raw_lp = chosen - norm
         now = time.monotonic()
@@ -282,19 +287,75 @@ class Engine:
         out.events.append(StreamEvent(request_id=req.id, kind="phase", phase="generating"))
         return True
 
+    def _choose(self, raw: torch.Tensor, rows: list[tuple[RequestState, SequenceState]]) -> tuple[list[int], list[bool]]:
+        """One token per row, and which rows the grammar leaves with no allowed token.
+
+        Constrained rows are sampled lazily: first from the unmasked logits, and the sampled token is kept
+        when the grammar and the monitors allow it (one cheap check instead of a full vocabulary mask).
+        Only rows whose token is not allowed get the full mask (plus steering) and are sampled again.
+        Keeping an allowed token sampled from p, else sampling from p restricted to the allowed set,
+        yields the masked distribution exactly (for top_p = 1); most steps of a trained model never need
+        the mask.
+        """
+        temps = [st.request.params.temperature for st, _ in rows]
+        top_ps = [st.request.params.top_p for st, _ in rows]
+        gens = [seq.generator for _, seq in rows]
+        constrained = [i for i, (_, seq) in enumerate(rows) if seq.constraint is not None]
+        dead = [False] * len(rows)
+        if not constrained:
+            return sample_tokens(raw, temps, top_ps, gens), dead
+        vocab = self._vocab_steering()
+        logits = raw.clone()
+        for i in constrained:
+            state, seq = rows[i]
+            steering.budget_pull(logits[i], steering.pull_strength(len(seq.output_ids), state.budget), vocab.closing, self.eos)
+        tokens = sample_tokens(logits, temps, top_ps, gens)
+        started = time.perf_counter()
+        slow = [i for i in constrained if not self._allowed_as_sampled(rows[i][1].constraint, tokens[i], vocab)]
+        self.grammar_stats.lazy_steps += len(constrained) - len(slow)
+        self.grammar_stats.lazy_s += time.perf_counter() - started
+        if not slow:
+            return tokens, dead
+        started = time.perf_counter()
+        sub_rows = [rows[i] for i in slow]
+        idx = torch.tensor(slow, dtype=torch.long, device=raw.device)
+        masked = self._mask(raw.index_select(0, idx), sub_rows)
+        self.grammar_stats.masked_steps += len(slow)
+        self.grammar_stats.masked_s += time.perf_counter() - started
+        sub_dead = torch.isneginf(masked).all(dim=-1).tolist()
+        again = sample_tokens(
+            masked,
+            # a row with nothing allowed is finished by the caller; greedy keeps the sampler away from an all -inf row
+            [0.0 if d else temps[i] for i, d in zip(slow, sub_dead)],
+            [top_ps[i] for i in slow],
+            [gens[i] for i in slow],
+        )
+        for j, i in enumerate(slow):
+            tokens[i], dead[i] = again[j], sub_dead[j]
+        return tokens, dead
+
+    @staticmethod
+    def _allowed_as_sampled(constraint: Any, token: int, vocab: _VocabSteering) -> bool:
+        """Whether a token sampled without the mask can be kept. An `end` always takes the full path, where
+        the steering tells the keyword from an identifier's start; so does a token growing an overlong word."""
+        if token in vocab.end_token_set:
+            return False
+        if bool(vocab.word_start[token]) and steering.word_too_long(constraint.tail(steering.LONG_WORD)):
+            return False
+        return constraint.allows(token)
+
     def _mask(self, raw: torch.Tensor, rows: list[tuple[RequestState, SequenceState]]) -> torch.Tensor:
-        """Logits with each constrained row's grammar mask and steering applied (a copy; ``raw`` stays unmasked)."""
-        constraints = [seq.constraint for _, seq in rows]
-        if not any(c is not None for c in constraints):
-            return raw
+        """Logits with each row's grammar mask and steering applied (a copy; ``raw`` stays unmasked)."""
         from elixir_coder_lsp.inference import constraints as grammar
 
+        constraints = [seq.constraint for _, seq in rows]
         logits = raw.clone()
         grammar.apply_mask(logits, constraints)
         vocab = self._vocab_steering()
         for row, ((state, seq), c) in enumerate(zip(rows, constraints)):
-            if c is None:
-                continue
+            if steering.word_too_long(c.tail(steering.LONG_WORD)):
+                width = min(logits.shape[1], vocab.word_start.shape[0])
+                logits[row, :width].masked_fill_(vocab.word_start[:width].to(logits.device), float("-inf"))
             if not c.can_stop():
                 for eos in self.eos:
                     if eos < logits.shape[1]:
@@ -309,6 +370,7 @@ class Engine:
     # A constrained sample is closed out (a short valid ending is appended, see inference/closing.py)
     # when the model wants to stop before the grammar may, or when its budget would end it unfinished.
     CLOSE_WHEN_EOS = 0.5  # the model's own EOS probability (before masking) that counts as "wants to stop"
+    CLOSE_RETRY = 8  # tokens until the next search after one found no ending
 
     def _eos_share(self, raw: torch.Tensor, norm: torch.Tensor) -> list[float]:
         eos = [e for e in self.eos if e < raw.shape[1]]
@@ -323,11 +385,12 @@ class Engine:
         if c is None or c.can_stop() or c.error is not None:
             return False
         room = state.budget - len(seq.output_ids)
-        near_end = room <= closing.MAX_LENGTH and (seq.close_estimate is None or room <= seq.close_estimate + 2)
+        near_end = room <= min(closing.MAX_LENGTH, seq.close_search_at)
         if p_eos < self.CLOSE_WHEN_EOS and not near_end:
             return False
         path = closing.close_out(c, self._vocab_steering().skeleton, max_length=max(1, room))
-        seq.close_estimate = len(path) if path is not None else seq.close_estimate
+        # search again when the room left gets close to the path found, or a few tokens later if none was
+        seq.close_search_at = len(path) + 2 if path is not None else room - self.CLOSE_RETRY
         if path is None or (p_eos < self.CLOSE_WHEN_EOS and len(path) < room - 1):
             return False
         for tid in path:

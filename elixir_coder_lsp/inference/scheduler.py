@@ -25,7 +25,7 @@ class SequenceState:
     finish_reason: str | None = None
     error: str | None = None
     closed_tokens: int = 0  # tokens appended by the close-out (constrained samples only)
-    close_estimate: int | None = None  # length of the last close-out path found (None = not searched yet)
+    close_search_at: int = 1 << 30  # search for a close-out path when this few budget tokens are left
     # incremental detokenisation offsets
     prefix_offset: int = 0
     read_offset: int = 0

@@ -27,6 +27,9 @@ TRANSFER_MIN = 0.02
 PULL_FROM = 0.6  # share of the budget after which the pull starts, growing linearly to the end
 PULL_CLOSE = 6.0  # logit bonus for closing tokens at the very end of the budget
 PULL_EOS = 12.0  # logit bonus for EOS at the very end of the budget
+# a word (identifier, atom, alias) this long may not grow: a small model can loop on `_to_list_to_...`
+LONG_WORD = 64
+_WORD_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"
 
 
 def is_closing(text: str) -> bool:
@@ -42,6 +45,16 @@ def closing_mask(texts: Sequence[str]) -> torch.Tensor:
     inside strings and heredocs close nothing.
     """
     return torch.tensor([is_closing(t) for t in texts], dtype=torch.bool)
+
+
+def word_start_mask(texts: Sequence[str]) -> torch.Tensor:
+    """A bool vector over the vocabulary: True for tokens that would extend a word they follow."""
+    return torch.tensor([bool(t) and t[0] in _WORD_CHARS for t in texts], dtype=torch.bool)
+
+
+def word_too_long(tail: str) -> bool:
+    """Whether the text ends in a word of LONG_WORD characters or more (``tail``: the text's last characters)."""
+    return len(tail) - len(tail.rstrip(_WORD_CHARS)) >= LONG_WORD
 
 
 def keyword_tokens(texts: Sequence[str]) -> list[int]:
