@@ -187,18 +187,25 @@ def sample_programs(
 
 _PARSE_SCRIPT = r"""
 [dir] = System.argv()
+# one line per file whatever happens: an unexpected error shape or a raise must not end the run
+one_line = fn term -> String.replace(inspect(term), ["\n", "\t"], " ") end
 dir
 |> File.ls!()
 |> Enum.sort()
 |> Enum.each(fn name ->
   code = File.read!(Path.join(dir, name))
-  case Code.string_to_quoted(code, columns: true) do
-    {:ok, _} -> IO.puts(name <> "\tok")
-    {:error, {meta, msg, tok}} ->
-      line = if is_list(meta), do: Keyword.get(meta, :line, 0), else: meta
-      detail = String.replace(inspect({msg, tok}), ["\n", "\t"], " ")
-      IO.puts(name <> "\terror\t" <> Integer.to_string(line) <> "\t" <> detail)
-  end
+  result =
+    try do
+      case Code.string_to_quoted(code, columns: true) do
+        {:ok, _} -> "ok"
+        {:error, {meta, msg, tok}} when is_list(meta) ->
+          "error\t" <> Integer.to_string(Keyword.get(meta, :line, 0)) <> "\t" <> one_line.({msg, tok})
+        {:error, other} -> "error\t0\t" <> one_line.(other)
+      end
+    rescue
+      e -> "error\t0\traised " <> one_line.(e)
+    end
+  IO.puts(name <> "\t" <> result)
 end)
 """
 

@@ -52,6 +52,8 @@ ACCEPT = {
     "call_on_call": "unquote(name)(arg)\n",
     "empty_last_clause": "case x do\n  a -> 1\n  b ->\nend\n",
     "do_block_in_list": "x = [if a do 1 end, 2]\n",
+    "do_block_in_last_np_arg": "foo 1, bar(1) do\n  2\nend\n",
+    "do_block_inside_clause_head_brackets": "f = fn {a(1) do end} -> 1 end\n",
 }
 
 REJECT = {
@@ -76,6 +78,14 @@ REJECT = {
     "do_block_postfix": "x = foo do 1 end.bar\n",
     "minus_call_more_args": "tas +[1], a: x\n",
     "prepend_char_before_quote": "x = 'a\u06dd'\n",
+    "double_semicolon": "a;;b\n",
+    # a do-block ends the call it is in: nothing may follow it in a clause head or a no-parens call
+    "do_block_in_clause_head": "case x do\n  a(1) do end -> 1\nend\n",
+    "do_block_in_fn_head": "f = fn x, a(1) do end -> 1 end\n",
+    "do_block_in_guard": "case x do\n  y when y == f(1) do 2 end -> 1\nend\n",
+    "do_block_in_clause_head_kw": "f = fn a: b(1) do end -> 1 end\n",
+    "do_block_before_np_comma": "foo bar(1) do end, 2\n",
+    "do_block_before_np_kw": "foo bar(1) do end, a: 2\n",
 }
 
 
