@@ -188,7 +188,11 @@ def bench_quality(n_prompts: int, max_new: int, batch: int, temperature: float) 
                 "lazy_share": round(gs.lazy_steps / max(1, gs.lazy_steps + gs.masked_steps), 3),
                 "lazy_us_per_check": round(1e6 * gs.lazy_s / max(1, gs.lazy_steps + gs.masked_steps), 1),
                 "masked_ms_per_row": round(1e3 * gs.masked_s / max(1, gs.masked_steps), 2),
-                "grammar_us_per_token": round(1e6 * (gs.lazy_s + gs.masked_s) / max(1, gs.lazy_steps + gs.masked_steps), 1),
+                "grammar_us_per_token": {
+                    "mean": round(1e6 * (gs.lazy_s + gs.masked_s) / max(1, gs.lazy_steps + gs.masked_steps), 1),
+                    "p50": round(1e6 * _pct(gs.per_step_s, 0.5), 1) if gs.per_step_s else None,
+                    "p99": round(1e6 * _pct(gs.per_step_s, 0.99), 1) if gs.per_step_s else None,
+                },
             },
             "failing": [{"text": t, "error": e} for t, e in zip(done, errors) if e is not None][:10],
             "truncated": [c.text for c in comps if c.finish_reason != "stop"][:10],

@@ -47,6 +47,13 @@ class GrammarStats:
     lazy_s: float = 0.0
     masked_steps: int = 0  # row-steps that needed the full vocabulary mask (and a second sample)
     masked_s: float = 0.0
+    per_step_s: list[float] = field(default_factory=list)  # grammar time of each row-step (the latest 100k)
+
+    def record(self, seconds: Iterable[float]) -> None:
+        """Keep per-row-step grammar times for percentiles (bounded)."""
+        self.per_step_s.extend(seconds)
+        if len(self.per_step_s) > 100_000:
+            del self.per_step_s[:-100_000]
 
 
 PREFILL_TOKENS = 8192  # padded prompt tokens per prefill forward pass (bounds activation memory)
@@ -310,18 +317,27 @@ class Engine:
             state, seq = rows[i]
             steering.budget_pull(logits[i], steering.pull_strength(len(seq.output_ids), state.budget), vocab.closing, self.eos)
         tokens = sample_tokens(logits, temps, top_ps, gens)
-        started = time.perf_counter()
-        slow = [i for i in constrained if not self._allowed_as_sampled(rows[i][1].constraint, tokens[i], vocab)]
-        self.grammar_stats.lazy_steps += len(constrained) - len(slow)
-        self.grammar_stats.lazy_s += time.perf_counter() - started
+        stats = self.grammar_stats
+        slow: list[int] = []
+        checked: dict[int, float] = {}
+        for i in constrained:
+            started = time.perf_counter()
+            if not self._allowed_as_sampled(rows[i][1].constraint, tokens[i], vocab):
+                slow.append(i)
+            checked[i] = time.perf_counter() - started
+        stats.lazy_steps += len(constrained) - len(slow)
+        stats.lazy_s += sum(checked.values())
         if not slow:
+            stats.record(checked.values())
             return tokens, dead
         started = time.perf_counter()
         sub_rows = [rows[i] for i in slow]
         idx = torch.tensor(slow, dtype=torch.long, device=raw.device)
         masked = self._mask(raw.index_select(0, idx), sub_rows)
-        self.grammar_stats.masked_steps += len(slow)
-        self.grammar_stats.masked_s += time.perf_counter() - started
+        share = (time.perf_counter() - started) / len(slow)  # the rows' masks are filled together
+        stats.masked_steps += len(slow)
+        stats.masked_s += share * len(slow)
+        stats.record(t + (share if i in slow else 0.0) for i, t in checked.items())
         sub_dead = torch.isneginf(masked).all(dim=-1).tolist()
         again = sample_tokens(
             masked,
