@@ -159,3 +159,16 @@ def test_model_pushing_for_a_banned_call_is_steered_away(store, prefix: str, tar
     (mon,) = build_monitors({key: True})
     assert mon.allowed(prefix + out), out
     assert not out.startswith(target.strip())
+
+
+def test_single_token_check_agrees_with_the_mask(store) -> None:
+    # the engine keeps a token sampled without the mask only when `allows` says so: it must agree with
+    # the full mask (grammar AND monitors) on every token
+    c = store.constraint("start", monitors={"stringToAtom": True})
+    for t in store.ll_tokenizer.tokenize_str("x = String."):
+        assert c.consume(t)
+    logits = torch.zeros(1, store.vocab_size)
+    apply_mask(logits, [c])
+    masked = torch.isfinite(logits[0]).tolist()
+    assert [c.allows(t) for t in range(store.vocab_size)] == masked
+    assert not all(masked)  # the monitor bans something here
