@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from elixir_coder_lsp.config import ModelSettings  # noqa: E402
+from elixir_coder_lsp.inference.backends.base import Backend  # noqa: E402
 from elixir_coder_lsp.inference.backends.local import LocalBackend  # noqa: E402
 from elixir_coder_lsp.inference.metrics import percentile  # noqa: E402
 from elixir_coder_lsp.inference.tiny_model import build_tiny_checkpoint  # noqa: E402
@@ -37,7 +38,9 @@ PROMPTS = [
 ]
 
 
-def run_level(backend: LocalBackend, concurrency: int, rounds: int, max_new_tokens: int, seed: int) -> dict:
+def run_level(
+    backend: Backend, concurrency: int, rounds: int, max_new_tokens: int, seed: int, *, constrained: bool = False
+) -> dict:
     """Submit ``concurrency`` requests at once, ``rounds`` times; aggregate throughput and latencies."""
     latencies, first_tokens, tokens, wall = [], [], 0, 0.0
     for r in range(rounds):
@@ -56,6 +59,7 @@ def run_level(backend: LocalBackend, concurrency: int, rounds: int, max_new_toke
             req = GenerationRequest(
                 prompt=PROMPTS[(i + r) % len(PROMPTS)],
                 params=SamplingParams(temperature=0.8, seed=seed + i + 1000 * r, max_new_tokens=max_new_tokens),
+                constrained=constrained,
                 id=f"c{concurrency}-r{r}-{i}",
             )
             submitted[req.id] = time.monotonic()
