@@ -320,8 +320,14 @@ class ElixirCoder:
                 continue
             if self.parses(code):
                 formatted = self.format_code(code) if self.settings.generation.format else code
+                note = (
+                    f"The sample was completed with {completion.closed_tokens} closing tokens from the grammar."
+                    if completion.closed_tokens
+                    else ""
+                )
                 return GenerationOutcome(
-                    "generated", formatted, instance=result.instance, candidates=len(result.completions), timings=result.timings
+                    "generated", formatted, instance=result.instance, candidates=len(result.completions),
+                    message=note, timings=result.timings,
                 )
         truncated = sum(1 for c in result.completions if c.truncated)
         detail = f"{len(result.completions)} candidates, {truncated} ran out of tokens" if result.completions else "no candidates"

@@ -95,7 +95,8 @@ class _VocabSteering:
 
     def end_is_keyword(self, constraint: Any) -> Callable[[int], bool]:
         """Whether an `end` token would be the keyword here: not glued to a word, and a blank may follow it."""
-        glued = constraint.text[-1:].isalnum() or constraint.text[-1:] in ("_", "?", "!")
+        last = constraint.tail(4)[-1:]
+        glued = last.isalnum() or last in ("_", "?", "!")
 
         def check(tid: int) -> bool:
             text = self.texts[tid]
