@@ -302,8 +302,8 @@ class Engine:
         when the grammar and the monitors allow it (one cheap check instead of a full vocabulary mask).
         Only rows whose token is not allowed get the full mask (plus steering) and are sampled again.
         Keeping an allowed token sampled from p, else sampling from p restricted to the allowed set,
-        yields the masked distribution exactly (for top_p = 1); most steps of a trained model never need
-        the mask.
+        yields the masked distribution exactly where no steering applies and top_p = 1 (top-p then acts
+        on the unmasked distribution); most steps of a trained model never need the mask.
         """
         temps = [st.request.params.temperature for st, _ in rows]
         top_ps = [st.request.params.top_p for st, _ in rows]
