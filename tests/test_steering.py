@@ -25,7 +25,7 @@ def test_closing_tokens_are_brackets_and_end_only() -> None:
     assert [steering.is_closing(t) for t in TEXTS] == [False, True, True, True, True, False]
     assert steering.is_closing("\n  end") and steering.is_closing("))") and steering.is_closing("end)")
     assert not steering.is_closing("ending") and not steering.is_closing('"') and not steering.is_closing("\n")
-    assert steering.keyword_tokens(TEXTS) == [3, 4]
+    assert steering.end_tokens(TEXTS) == [3, 4]
 
 
 def test_transfer_moves_banned_closing_mass_to_allowed_closers() -> None:

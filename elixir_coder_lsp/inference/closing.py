@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from elixir_coder_lsp.inference.steering import IDENT_CHARS
+
 # token texts the search may use, most useful first (ties in the search keep this order)
 SKELETON = (
     ")", "]", "}", " end", "end", "\nend", "\n", " ->", " nil", "nil", '"', "'", '"""', "'''", ">>", " do", "\n\n",
@@ -23,8 +25,6 @@ MAX_EXPANSIONS = 250
 MAX_LENGTH = 48
 HEURISTIC_WEIGHT = 3  # weighted A*: a short ending found fast beats the shortest one found late
 
-_OPEN = {"(": ")", "[": "]", "{": "}"}
-_WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_?!")
 
 
 @dataclass(frozen=True)
@@ -52,12 +52,12 @@ class OpenCount:
                 elif ch == quote:
                     quote = ""
                 continue
-            if ch in _WORD_CHARS:
+            if ch in IDENT_CHARS:
                 word += ch
                 continue
             depth += _word_delta(word, ch)
             word = ""
-            if ch in _OPEN:
+            if ch in "([{":
                 depth += 1
             elif ch in ")]}":
                 depth = max(0, depth - 1)

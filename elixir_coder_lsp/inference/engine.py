@@ -79,15 +79,15 @@ def _prefill_chunks(states: list[RequestState], budget: int) -> list[list[Reques
 class _VocabSteering:
     """Per-tokenizer vocabulary facts the steering needs (closing tokens, `end` tokens, blank tokens)."""
 
-    def __init__(self, tokenizer: Any, eos: Iterable[int]) -> None:
-        self.texts = tokenizer.batch_decode([[i] for i in range(len(tokenizer))])
+    def __init__(self, texts: list[str], eos: Iterable[int]) -> None:
+        self.texts = texts
         self.closing = steering.closing_mask(self.texts)
         # EOS closes everything: a sample that wants to stop where the grammar is not complete yet
         # closes what is open instead
         for e in eos:
             if e < len(self.closing):
                 self.closing[e] = True
-        self.end_tokens = steering.keyword_tokens(self.texts)
+        self.end_tokens = steering.end_tokens(self.texts)
         self.end_token_set = frozenset(self.end_tokens)
         self.word_start = steering.word_start_mask(self.texts)
         self.skeleton = closing.skeleton_tokens(self.texts)
@@ -96,7 +96,7 @@ class _VocabSteering:
     def end_is_keyword(self, constraint: Any) -> Callable[[int], bool]:
         """Whether an `end` token would be the keyword here: not glued to a word, and a blank may follow it."""
         last = constraint.tail(4)[-1:]
-        glued = last.isalnum() or last in ("_", "?", "!")
+        glued = bool(last) and last in steering.IDENT_CHARS
 
         def check(tid: int) -> bool:
             text = self.texts[tid]
@@ -420,8 +420,8 @@ class Engine:
         return True
 
     def _vocab_steering(self) -> _VocabSteering:
-        if self._steering is None:  # built on the first constrained step (decodes the whole vocabulary)
-            self._steering = _VocabSteering(self.tokenizer, self.eos)
+        if self._steering is None:  # built on the first constrained step, from the mask store's decoded vocabulary
+            self._steering = _VocabSteering(self.serving.mask_store().vocab.texts, self.eos)
         return self._steering
 
     def _update(self, state: RequestState, seq: SequenceState, token: int, logprob: float) -> None:

@@ -29,7 +29,8 @@ PULL_CLOSE = 6.0  # logit bonus for closing tokens at the very end of the budget
 PULL_EOS = 12.0  # logit bonus for EOS at the very end of the budget
 # a word (identifier, atom, alias) this long may not grow: a small model can loop on `_to_list_to_...`
 LONG_WORD = 64
-_WORD_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"
+WORD_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"
+IDENT_CHARS = WORD_CHARS + "?!"  # `?` and `!` may end an identifier
 
 
 def is_closing(text: str) -> bool:
@@ -49,15 +50,15 @@ def closing_mask(texts: Sequence[str]) -> torch.Tensor:
 
 def word_start_mask(texts: Sequence[str]) -> torch.Tensor:
     """A bool vector over the vocabulary: True for tokens that would extend a word they follow."""
-    return torch.tensor([bool(t) and t[0] in _WORD_CHARS for t in texts], dtype=torch.bool)
+    return torch.tensor([bool(t) and t[0] in WORD_CHARS for t in texts], dtype=torch.bool)
 
 
 def word_too_long(tail: str) -> bool:
     """Whether the text ends in a word of LONG_WORD characters or more (``tail``: the text's last characters)."""
-    return len(tail) - len(tail.rstrip(_WORD_CHARS)) >= LONG_WORD
+    return len(tail) - len(tail.rstrip(WORD_CHARS)) >= LONG_WORD
 
 
-def keyword_tokens(texts: Sequence[str]) -> list[int]:
+def end_tokens(texts: Sequence[str]) -> list[int]:
     """Ids of closing tokens that contain the word `end` (allowed by a mask also as an identifier's start)."""
     return [i for i, t in enumerate(texts) if is_closing(t) and "end" in t]
 

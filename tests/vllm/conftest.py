@@ -27,21 +27,22 @@ _REPORT: list[str] = []  # lines for the terminal summary (server start time)
 @pytest.fixture(scope="session")
 def vllm_server() -> Iterator[VllmServer]:
     """Start `vllm.entrypoints.openai.api_server` with the guidance structured-output backend; stop it after the session."""
-    try:
-        if os.environ.get("VLLM_TEST_URL"):
-            yield existing_server(os.environ["VLLM_TEST_URL"])
-            return
-        # Not pytest's tmp_path: other pytest sessions on the machine prune those while the server still reads it.
-        work = Path(tempfile.mkdtemp(prefix="elixir-coder-vllm-"))
+    if os.environ.get("VLLM_TEST_URL"):
         try:
-            server = start(build_model(work / "tiny-llama"), work)
+            server = existing_server(os.environ["VLLM_TEST_URL"])
         except VllmUnavailable as exc:
-            shutil.rmtree(work, ignore_errors=True)
-            if exc.machine:
-                pytest.skip(str(exc))
-            pytest.fail(str(exc), pytrace=False)
-    except VllmUnavailable as exc:  # the interpreter check of an existing server
-        pytest.skip(str(exc))
+            pytest.skip(str(exc))
+        yield server
+        return
+    # Not pytest's tmp_path: other pytest sessions on the machine prune those while the server still reads it.
+    work = Path(tempfile.mkdtemp(prefix="elixir-coder-vllm-"))
+    try:
+        server = start(build_model(work / "tiny-llama"), work)
+    except VllmUnavailable as exc:
+        shutil.rmtree(work, ignore_errors=True)
+        if exc.machine:
+            pytest.skip(str(exc))
+        pytest.fail(str(exc), pytrace=False)
     _REPORT.append(f"vLLM server ready on {server.url} in {server.started_s:.1f} s")
     try:
         yield server
