@@ -315,6 +315,31 @@ def test_constrained_samples_near_their_budget_are_closed_out(serving):
     assert closed and all(c.finish_reason == "stop" and 0 < c.closed_tokens <= c.num_tokens for c in closed)
 
 
+def test_constrained_rows_never_keep_a_padding_column(tiny_model_dir):
+    # models often pad the output layer beyond the tokenizer; here the padding columns dominate the
+    # unmasked logits, so the first (unmasked) sample nearly always lands there and must be redrawn masked
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from elixir_coder_lsp.inference import constraints
+
+    tok = AutoTokenizer.from_pretrained(str(tiny_model_dir))
+    model = AutoModelForCausalLM.from_pretrained(str(tiny_model_dir))
+    real = len(tok)
+    model.resize_token_embeddings(real + 64, mean_resizing=False)
+    with torch.no_grad():
+        head = model.get_output_embeddings().weight
+        head[:real] = 0.0
+        head[real:] = torch.randn_like(head[real:]) * 100.0
+    padded = Serving.new(model, tok, num_threads=1)
+    reqs = [GenerationRequest("def", SamplingParams(temperature=1.0, seed=i, max_new_tokens=12), constrained=True) for i in range(3)]
+    for result in padded.engine().generate(reqs):
+        c = result.completions[0]
+        assert all(t < real for t in c.token_ids)
+        if c.finish_reason == "stop":
+            assert constraints.check_text(c.text).accepted, c.text
+
+
 def test_fail_running_empties_the_batch(serving):
     engine = serving.engine()
     for i in range(3):

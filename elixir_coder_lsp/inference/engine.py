@@ -355,7 +355,7 @@ class Engine:
     def _allowed_as_sampled(constraint: Any, token: int, vocab: _VocabSteering) -> bool:
         """Whether a token sampled without the mask can be kept. An `end` always takes the full path, where
         the steering tells the keyword from an identifier's start; so does a token growing an overlong word."""
-        if token in vocab.end_token_set:
+        if token >= len(vocab.texts) or token in vocab.end_token_set:  # beyond the vocabulary: padding columns
             return False
         if bool(vocab.word_start[token]) and steering.word_too_long(constraint.tail(steering.LONG_WORD)):
             return False
