@@ -93,19 +93,11 @@ end
 
 def build_test_tokenizer(vocab_size: int = 600) -> Any:
     """A small byte-level BPE (HF fast tokenizer with an `<eos>` token) trained on TRAINING_TEXT."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size,
-        special_tokens=["<eos>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    tok.train_from_iterator([TRAINING_TEXT] * 4, trainer=trainer)
+    from elixir_coder_lsp.inference.tiny_model import train_byte_bpe
+
+    tok = train_byte_bpe([TRAINING_TEXT] * 4, vocab_size, ["<eos>"])
     return PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<eos>")
 
 

@@ -78,18 +78,9 @@ def corpus_functions() -> list[tuple[str, str]]:
 
 def train_tokenizer(texts: list[str], vocab_size: int, path: Path) -> None:
     """A byte-level BPE with `<eos>` trained on texts, saved as a tokenizer.json."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from elixir_coder_lsp.inference.tiny_model import train_byte_bpe
 
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size,
-        special_tokens=["<eos>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    tok.train_from_iterator(texts, trainer=trainer)
+    tok = train_byte_bpe(texts, vocab_size, ["<eos>"])
     path.parent.mkdir(parents=True, exist_ok=True)
     tok.save(str(path))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 SAMPLES_DIR = Path(__file__).resolve().parent.parent / "samples"
 MARKER = ".tiny_model.json"
@@ -25,20 +26,28 @@ def sample_texts() -> list[str]:
     return [p.read_text(encoding="utf-8") for p in sorted(SAMPLES_DIR.glob("*.ex"))]
 
 
-def _train_tokenizer(vocab_size: int):
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
-    from transformers import PreTrainedTokenizerFast
+def train_byte_bpe(texts: list[str], vocab_size: int, special_tokens: list[str]) -> Any:
+    """A byte-level BPE (`tokenizers.Tokenizer`) trained on texts; the tests, demo and benchmarks all use it."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
-        special_tokens=SPECIAL_TOKENS,
+        special_tokens=special_tokens,
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    tok.train_from_iterator(sample_texts(), trainer=trainer)
+    tok.train_from_iterator(texts, trainer=trainer)
+    return tok
+
+
+def _train_tokenizer(vocab_size: int):
+    from tokenizers import processors
+    from transformers import PreTrainedTokenizerFast
+
+    tok = train_byte_bpe(sample_texts(), vocab_size, SPECIAL_TOKENS)
     bos_id = tok.token_to_id(BOS)
     # Llama-style: the BOS token starts every encoded text; special tokens themselves are never split.
     tok.post_processor = processors.TemplateProcessing(single=f"{BOS} $A", pair=f"{BOS} $A $B", special_tokens=[(BOS, bos_id)])
