@@ -41,3 +41,26 @@ def tiny_chat_model_dir(tmp_path_factory: pytest.TempPathFactory):
     from elixir_coder_lsp.inference.tiny_model import build_tiny_checkpoint
 
     return build_tiny_checkpoint(tmp_path_factory.mktemp("tiny-chat-model") / "llama", seed=1, chat_template=True)
+
+
+# --- grammar masks ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def bpe_tokenizer():
+    """The small byte-level BPE the grammar tests mask with (bench/grammar_soundness.py)."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    from grammar_soundness import build_test_tokenizer
+
+    return build_test_tokenizer()
+
+
+@pytest.fixture(scope="session")
+def mask_store(bpe_tokenizer):
+    """The grammar mask store for bpe_tokenizer."""
+    from elixir_coder_lsp.inference.constraints import build_mask_store
+
+    return build_mask_store(bpe_tokenizer)

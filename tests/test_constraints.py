@@ -15,98 +15,88 @@ from grammar_soundness import build_test_tokenizer  # noqa: E402
 from elixir_coder_lsp.inference import constraints as C  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def tok():
-    return build_test_tokenizer()
+def _ids(bpe_tokenizer, text: str) -> list[int]:
+    return bpe_tokenizer(text, add_special_tokens=False).input_ids
 
 
-@pytest.fixture(scope="module")
-def store(tok):
-    return C.build_mask_store(tok)
-
-
-def _ids(tok, text: str) -> list[int]:
-    return tok(text, add_special_tokens=False).input_ids
-
-
-def test_store_is_cached_per_tokenizer(tok, store) -> None:
-    assert C.build_mask_store(tok) is store
+def test_store_is_cached_per_tokenizer(bpe_tokenizer, mask_store) -> None:
+    assert C.build_mask_store(bpe_tokenizer) is mask_store
     other = build_test_tokenizer()
-    assert C.build_mask_store(other) is not store
+    assert C.build_mask_store(other) is not mask_store
 
 
-def test_consume_valid_program_and_stop(tok, store) -> None:
-    c = store.constraint("start")
-    for t in _ids(tok, "def f(x), do: x + 1\n"):
+def test_consume_valid_program_and_stop(bpe_tokenizer, mask_store) -> None:
+    c = mask_store.constraint("start")
+    for t in _ids(bpe_tokenizer, "def f(x), do: x + 1\n"):
         assert c.consume(t), c.error
     assert c.can_stop() and c.error is None
-    assert c.consume(store.eos_tokens[0])
+    assert c.consume(mask_store.eos_tokens[0])
     assert c.is_finished()
 
 
-def test_rejected_token_puts_constraint_in_error(tok, store) -> None:
-    c = store.constraint("start")
-    ids = _ids(tok, "x = )")
+def test_rejected_token_puts_constraint_in_error(bpe_tokenizer, mask_store) -> None:
+    c = mask_store.constraint("start")
+    ids = _ids(bpe_tokenizer, "x = )")
     ok = [c.consume(t) for t in ids]
     assert ok[-1] is False and c.error
     assert c.is_finished() and not c.can_stop()
     assert c.consume(ids[0]) is False  # stays in error
 
 
-def test_apply_mask_rows_and_padding(tok, store) -> None:
-    v = store.vocab_size + 13  # models often pad the embedding matrix
+def test_apply_mask_rows_and_padding(bpe_tokenizer, mask_store) -> None:
+    v = mask_store.vocab_size + 13  # models often pad the embedding matrix
     logits = torch.zeros(3, v)
-    c0 = store.constraint("start")
-    c2 = store.constraint("start")
-    for t in _ids(tok, "x = "):
+    c0 = mask_store.constraint("start")
+    c2 = mask_store.constraint("start")
+    for t in _ids(bpe_tokenizer, "x = "):
         assert c2.consume(t)
     C.apply_mask(logits, [c0, None, c2])
     assert torch.all(logits[1] == 0)  # unconstrained row untouched
-    assert torch.all(torch.isinf(logits[0, store.vocab_size :]))  # padding banned
+    assert torch.all(torch.isinf(logits[0, mask_store.vocab_size :]))  # padding banned
     allowed0 = torch.isfinite(logits[0]).nonzero().flatten().tolist()
-    assert allowed0 and len(allowed0) < store.vocab_size
+    assert allowed0 and len(allowed0) < mask_store.vocab_size
     # every allowed token is accepted by the matcher, a banned one is rejected
     for t in allowed0[:50]:
-        probe = store.constraint("start")
-        assert probe.consume(t), store.vocab.texts[t]
+        probe = mask_store.constraint("start")
+        assert probe.consume(t), mask_store.vocab.texts[t]
     # after `x = ` the statement is incomplete: EOS is not allowed
-    assert not torch.isfinite(logits[2, store.eos_tokens[0]])
+    assert not torch.isfinite(logits[2, mask_store.eos_tokens[0]])
     assert torch.isfinite(logits[2]).any()
 
 
-def test_apply_mask_rejects_shape_mismatch(store) -> None:
+def test_apply_mask_rejects_shape_mismatch(mask_store) -> None:
     with pytest.raises(ValueError):
-        C.apply_mask(torch.zeros(2, store.vocab_size), [None])
+        C.apply_mask(torch.zeros(2, mask_store.vocab_size), [None])
 
 
-def test_entry_rules_compile_once(store) -> None:
+def test_entry_rules_compile_once(mask_store) -> None:
     for rule in C.ENTRY_RULES:
-        store.constraint(rule)
-    before = dict(store.compile_seconds)
+        mask_store.constraint(rule)
+    before = dict(mask_store.compile_seconds)
     for rule in C.ENTRY_RULES:
-        store.constraint(rule)
-    assert store.compile_seconds == before
+        mask_store.constraint(rule)
+    assert mask_store.compile_seconds == before
     assert {k[0] for k in before} >= set(C.ENTRY_RULES)
 
 
-def test_extra_rules_extend_the_grammar(tok, store) -> None:
+def test_extra_rules_extend_the_grammar(bpe_tokenizer, mask_store) -> None:
     # extra rules may bring their own entry point built from base rules: here, calls to names in scope
     extra = 'start: scoped\nscoped: ("alpha" | "beta") LPAREN expr_np RPAREN'
-    c = store.constraint("start", extra_rules=extra)
-    assert all(c.consume(t) for t in _ids(tok, "alpha(x + 1)")) and c.can_stop()
-    c = store.constraint("start", extra_rules=extra)
-    assert not all(c.consume(t) for t in _ids(tok, "gamma(x)"))
-    assert ("start", extra) in store.compile_seconds
+    c = mask_store.constraint("start", extra_rules=extra)
+    assert all(c.consume(t) for t in _ids(bpe_tokenizer, "alpha(x + 1)")) and c.can_stop()
+    c = mask_store.constraint("start", extra_rules=extra)
+    assert not all(c.consume(t) for t in _ids(bpe_tokenizer, "gamma(x)"))
+    assert ("start", extra) in mask_store.compile_seconds
     # compiled once per distinct extra text
-    n = len(store.compile_seconds)
-    store.constraint("start", extra_rules=extra)
-    assert len(store.compile_seconds) == n
+    n = len(mask_store.compile_seconds)
+    mask_store.constraint("start", extra_rules=extra)
+    assert len(mask_store.compile_seconds) == n
     # plain appended rules leave the base entry point in place
     assert C.grammar_text("start", 'scope_name: "alpha"').startswith("%llguidance {}")
     assert "start: source_file" in C.grammar_text("start", 'scope_name: "alpha"')
 
 
-def test_module_body_rule_limits_items(tok, store) -> None:
-    c = store.constraint("module_body")
-    ok = all(c.consume(t) for t in _ids(tok, "def f(x), do: x\n"))
+def test_module_body_rule_limits_items(bpe_tokenizer, mask_store) -> None:
+    c = mask_store.constraint("module_body")
+    ok = all(c.consume(t) for t in _ids(bpe_tokenizer, "def f(x), do: x\n"))
     assert ok and c.can_stop()

@@ -12,15 +12,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 
 from grammar_soundness import build_test_tokenizer, sample_programs  # noqa: E402
 
-from elixir_coder_lsp.inference.constraints import apply_mask, build_mask_store  # noqa: E402
+from elixir_coder_lsp.inference.constraints import apply_mask  # noqa: E402
 from elixir_coder_lsp.inference.monitors import MONITOR_KEYS, build_monitors  # noqa: E402
 
 ALL_ON = {k: True for k in MONITOR_KEYS}
-
-
-@pytest.fixture(scope="module")
-def store():
-    return build_mask_store(build_test_tokenizer())
 
 
 def _expected(mon, text: str, vocab) -> set[int]:
@@ -53,17 +48,17 @@ TEXTS = [
 
 
 @pytest.mark.parametrize("key", MONITOR_KEYS)
-def test_ban_is_exact(store, key: str) -> None:
+def test_ban_is_exact(mask_store, key: str) -> None:
     (mon,) = build_monitors({key: True})
-    vocab = store.vocab
+    vocab = mask_store.vocab
     for text in TEXTS:
         got = set(mon.banned(text, vocab)) if mon.trigger(text) else set()
         assert got == _expected(mon, text, vocab), (key, text)
 
 
-def test_string_to_atom_banned_existing_atom_allowed(store) -> None:
+def test_string_to_atom_banned_existing_atom_allowed(mask_store) -> None:
     (mon,) = build_monitors({"stringToAtom": True})
-    vocab = store.vocab
+    vocab = mask_store.vocab
     assert mon.rule_id == "Sobelow.DOS.StringToAtom"
     assert not mon.allowed("String.to_atom(x)")
     assert mon.allowed("String.to_existing_atom(x)")
@@ -79,7 +74,7 @@ def test_string_to_atom_banned_existing_atom_allowed(store) -> None:
         text += piece
 
 
-def test_binary_to_term_arity(store) -> None:
+def test_binary_to_term_arity(mask_store) -> None:
     (mon,) = build_monitors({"binaryToTerm": True})
     assert not mon.allowed(":erlang.binary_to_term(bin)")
     assert mon.allowed(":erlang.binary_to_term(bin, [:safe])")
@@ -90,7 +85,7 @@ def test_binary_to_term_arity(store) -> None:
     assert mon.allowed(':erlang.binary_to_term(")", [:safe])')
 
 
-def test_dbg_and_io_inspect(store) -> None:
+def test_dbg_and_io_inspect(mask_store) -> None:
     mons = {m.key: m for m in build_monitors({"dbg": True, "ioInspect": True})}
     assert not mons["dbg"].allowed("x |> dbg()")
     assert mons["dbg"].allowed("dbg_level = 1")
@@ -109,19 +104,19 @@ def test_monitors_name_their_rules() -> None:
     assert build_monitors({"stringToAtom": False}) == []
 
 
-def test_mask_and_monitor_compose(store) -> None:
-    tok_ids = store.ll_tokenizer.tokenize_str("x = String.to_atom")
-    c = store.constraint("start", monitors={"stringToAtom": True})
+def test_mask_and_monitor_compose(mask_store) -> None:
+    tok_ids = mask_store.ll_tokenizer.tokenize_str("x = String.to_atom")
+    c = mask_store.constraint("start", monitors={"stringToAtom": True})
     for t in tok_ids:
         assert c.consume(t)
-    logits = torch.zeros(1, store.vocab_size)
+    logits = torch.zeros(1, mask_store.vocab_size)
     apply_mask(logits, [c])
     allowed = torch.isfinite(logits[0]).nonzero().flatten().tolist()
     assert allowed  # identifier characters can still continue (`to_atomic`)
-    assert all(store.vocab.texts[t][:1].isalnum() or store.vocab.texts[t][:1] in "_?!" for t in allowed)
+    assert all(mask_store.vocab.texts[t][:1].isalnum() or mask_store.vocab.texts[t][:1] in "_?!" for t in allowed)
 
 
-def test_masked_sampling_never_emits_banned(store) -> None:
+def test_masked_sampling_never_emits_banned(mask_store) -> None:
     samples = sample_programs(build_test_tokenizer(), 24, max_tokens=48, batch_size=24, seed=5, monitors=ALL_ON)
     mons = build_monitors(ALL_ON)
     for s in samples:
@@ -139,11 +134,11 @@ def test_masked_sampling_never_emits_banned(store) -> None:
         ("z = ", "Code.eval_string(s)\n", "codeEval"),
     ],
 )
-def test_model_pushing_for_a_banned_call_is_steered_away(store, prefix: str, target: str, key: str) -> None:
+def test_model_pushing_for_a_banned_call_is_steered_away(mask_store, prefix: str, target: str, key: str) -> None:
     # a "model" that always prefers the token continuing the banned spelling; the mask must divert it
-    vocab = store.vocab
-    c = store.constraint("start", monitors={key: True})
-    for t in store.ll_tokenizer.tokenize_str(prefix):
+    vocab = mask_store.vocab
+    c = mask_store.constraint("start", monitors={key: True})
+    for t in mask_store.ll_tokenizer.tokenize_str(prefix):
         assert c.consume(t)
     out = ""
     for _ in range(30):
@@ -161,14 +156,14 @@ def test_model_pushing_for_a_banned_call_is_steered_away(store, prefix: str, tar
     assert not out.startswith(target.strip())
 
 
-def test_single_token_check_agrees_with_the_mask(store) -> None:
+def test_single_token_check_agrees_with_the_mask(mask_store) -> None:
     # the engine keeps a token sampled without the mask only when `allows` says so: it must agree with
     # the full mask (grammar AND monitors) on every token
-    c = store.constraint("start", monitors={"stringToAtom": True})
-    for t in store.ll_tokenizer.tokenize_str("x = String."):
+    c = mask_store.constraint("start", monitors={"stringToAtom": True})
+    for t in mask_store.ll_tokenizer.tokenize_str("x = String."):
         assert c.consume(t)
-    logits = torch.zeros(1, store.vocab_size)
+    logits = torch.zeros(1, mask_store.vocab_size)
     apply_mask(logits, [c])
     masked = torch.isfinite(logits[0]).tolist()
-    assert [c.allows(t) for t in range(store.vocab_size)] == masked
+    assert [c.allows(t) for t in range(mask_store.vocab_size)] == masked
     assert not all(masked)  # the monitor bans something here

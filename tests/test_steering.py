@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import math
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
-
-from grammar_soundness import build_test_tokenizer  # noqa: E402
-
-from elixir_coder_lsp.inference import closing, steering  # noqa: E402
-from elixir_coder_lsp.inference import constraints as C  # noqa: E402
-from elixir_coder_lsp.inference.closing import OpenCount  # noqa: E402
+from elixir_coder_lsp.inference import closing, steering
+from elixir_coder_lsp.inference import constraints as C
+from elixir_coder_lsp.inference.closing import OpenCount
 
 NEG = float("-inf")
 TEXTS = ["a", ")", "]", " end", "end", "x"]  # a toy vocabulary for the pure tensor functions
@@ -86,18 +80,8 @@ def test_open_count_tracks_brackets_blocks_strings_and_comments() -> None:
 
 
 @pytest.fixture(scope="module")
-def tok():
-    return build_test_tokenizer()
-
-
-@pytest.fixture(scope="module")
-def store(tok):
-    return C.build_mask_store(tok)
-
-
-@pytest.fixture(scope="module")
-def skeleton(tok):
-    return closing.skeleton_tokens(tok.batch_decode([[i] for i in range(len(tok))]))
+def skeleton(bpe_tokenizer):
+    return closing.skeleton_tokens(bpe_tokenizer.batch_decode([[i] for i in range(len(bpe_tokenizer))]))
 
 
 @pytest.mark.parametrize(
@@ -111,9 +95,9 @@ def skeleton(tok):
         "def f(x), do: g(",
     ],
 )
-def test_close_out_finds_a_valid_ending(tok, store, skeleton, prefix: str) -> None:
-    c = store.constraint("start")
-    for t in tok(prefix, add_special_tokens=False).input_ids:
+def test_close_out_finds_a_valid_ending(bpe_tokenizer, mask_store, skeleton, prefix: str) -> None:
+    c = mask_store.constraint("start")
+    for t in bpe_tokenizer(prefix, add_special_tokens=False).input_ids:
         assert c.consume(t), c.error
     before = c.text
     path = closing.close_out(c, skeleton)
@@ -125,9 +109,9 @@ def test_close_out_finds_a_valid_ending(tok, store, skeleton, prefix: str) -> No
     assert C.check_text(c.text).accepted
 
 
-def test_close_out_on_a_complete_program_is_empty(tok, store, skeleton) -> None:
-    c = store.constraint("start")
-    for t in tok("x = 1\n", add_special_tokens=False).input_ids:
+def test_close_out_on_a_complete_program_is_empty(bpe_tokenizer, mask_store, skeleton) -> None:
+    c = mask_store.constraint("start")
+    for t in bpe_tokenizer("x = 1\n", add_special_tokens=False).input_ids:
         c.consume(t)
     assert closing.close_out(c, skeleton) == []
 
