@@ -54,6 +54,13 @@ ACCEPT = {
     "do_block_in_list": "x = [if a do 1 end, 2]\n",
     "do_block_in_last_np_arg": "foo 1, bar(1) do\n  2\nend\n",
     "do_block_inside_clause_head_brackets": "f = fn {a(1) do end} -> 1 end\n",
+    # consecutive line ends are one lexeme; a comma or an opener takes the line ends after it
+    "blank_lines": "a = 1\n\n\nb = 2\r\n\r\nc = 3\n",
+    "blank_line_with_blanks": "a = 1\n  \n\n  b = 2\n",
+    "comment_lines_between": "a = 1\n\n  # note\n\n  # more\nb = 2\n",
+    "comma_newlines": "foo(a,\n\n  b)\nx = [1,\n 2,\n]\n",
+    "opener_newlines": "x = [\n\n  1\n]\ny = {\n  1,\n  2\n}\nz = %{\n  a: 1\n}\nw = foo(\n\n  1\n)\nv = (\n  1\n)\n",
+    "tuple_key_not_first": "t = {a, \"q\": 1, b: 2}\n",
 }
 
 REJECT = {
@@ -86,6 +93,10 @@ REJECT = {
     "do_block_in_clause_head_kw": "f = fn a: b(1) do end -> 1 end\n",
     "do_block_before_np_comma": "foo bar(1) do end, 2\n",
     "do_block_before_np_kw": "foo bar(1) do end, a: 2\n",
+    # Elixir reads no quoted key right after `{` (found by the soundness sampling)
+    "tuple_quoted_key_first": "t = {\"\": 1}\n",
+    "tuple_quoted_key_first_nested": "t = {{\"a\": b}}\n",
+    "tuple_key_first": "t = {a: 1}\n",
 }
 
 
