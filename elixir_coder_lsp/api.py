@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from elixir_coder_lsp.cancel import Cancelled, CancelToken
-from elixir_coder_lsp.config import Settings
+from elixir_coder_lsp.settings import Settings
 from elixir_coder_lsp.findings import Finding
 from elixir_coder_lsp.inference.types import (
     GenerationError,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from elixir_coder_lsp.config import SeveritySettings
+from elixir_coder_lsp.settings import SeveritySettings
 
 _SOBELOW = {"high": "error", "medium": "warning", "low": "information"}
 

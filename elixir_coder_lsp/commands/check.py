@@ -98,7 +98,7 @@ class Checker:
     """Checks files with the real Credo/Sobelow where they run (checks.credo/sobelow), else the built-in rules."""
 
     def __init__(self, settings: Any = None, helper: Any = None) -> None:
-        from elixir_coder_lsp.config import Settings
+        from elixir_coder_lsp.settings import Settings
         from elixir_coder_lsp.tools.project_tools import ProjectTools
 
         self.settings = settings

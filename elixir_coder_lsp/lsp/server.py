@@ -19,7 +19,7 @@ from elixir_coder_lsp import __version__
 from elixir_coder_lsp.api import NO_MODEL_HELP, ElixirCoder
 from elixir_coder_lsp.inference.types import InstanceStatus
 from elixir_coder_lsp.lsp import actions as lsp_actions
-from elixir_coder_lsp.lsp.configuration import SECTION, SettingsState
+from elixir_coder_lsp.lsp.configuration import SettingsState
 from elixir_coder_lsp.excludes import is_excluded_path
 from elixir_coder_lsp.lsp.diagnostics import DiagnosticsScheduler, Snapshot
 from elixir_coder_lsp.inference.explanation import explain
@@ -29,6 +29,7 @@ from elixir_coder_lsp.lsp.positions import split_lines, units_to_codepoint
 from elixir_coder_lsp.lsp.jobs import JobManager
 from elixir_coder_lsp.lsp.protocol import ElixirCoderProtocol
 from elixir_coder_lsp.lsp.status import StatusReporter
+from elixir_coder_lsp.settings import SECTION
 
 log = logging.getLogger(__name__)
 
