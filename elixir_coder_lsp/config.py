@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import logging
 import os
 import re
 import tomllib
@@ -33,6 +34,21 @@ from elixir_coder_lsp.settings import (
 
 ENV_MODEL = "ELIXIR_CODER_MODEL"
 WORKSPACE_FILE = ".elixir-coder.toml"
+
+log = logging.getLogger(__name__)
+
+# Keys the schema accepts although no code path reads them yet: setting one gets a note instead of
+# silence. An entry goes when its feature lands.
+NOT_USED_YET: dict[str, str] = {
+    "generation.maxRepairAttempts": "there is no repair loop yet",
+    "generation.preview": "generated code is applied without a preview",
+    "inline": "there is no inline completion yet",
+    "clarification": "there are no clarifying questions yet",
+    "explanations.useModel": "explanations come from the rule catalogue only",
+    "log": "the server's log is set by its --log-file and --log-level flags",
+    "clientUi.ask": "there are no clarifying questions to ask yet",
+}
+_noted: set[str] = set()
 
 
 # --- names and display -------------------------------------------------------------------------
@@ -249,6 +265,18 @@ def _cross_checks(settings: Settings) -> list[str]:
     return msgs
 
 
+def _note_unused(label: str, layer: Mapping[str, Any]) -> None:
+    """Log once per process, for each key of NOT_USED_YET a layer sets, that nothing reads it yet."""
+    for path, why in NOT_USED_YET.items():
+        node: Any = layer
+        for part in path.split("."):
+            node = node.get(part, MISSING) if isinstance(node, Mapping) else MISSING
+        if node is MISSING or f"{label}{path}" in _noted:
+            continue
+        _noted.add(f"{label}{path}")
+        log.warning("%s%s is not used yet (%s)", label, path, why)
+
+
 # --- public API ---------------------------------------------------------------------------------
 
 
@@ -381,6 +409,8 @@ def load_settings(
         problems.extend((label, p) for p in found)
 
     settings = _build(Settings, merge(*cleaned))
+    for (label, _raw), layer in zip(layers, cleaned):
+        _note_unused(label, layer)
     msgs.extend(_message(p, settings, label) for label, p in problems)
     msgs.extend(_cross_checks(settings))
     return settings, msgs

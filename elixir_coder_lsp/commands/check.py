@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from elixir_coder_lsp import __version__
+from elixir_coder_lsp.config import load_settings
 from elixir_coder_lsp.excludes import is_excluded
 from elixir_coder_lsp.findings import SEVERITY_RANK, Finding, at_or_above
 from elixir_coder_lsp.rules import catalogue
 from elixir_coder_lsp.rules import credo_config as credo_cfg
+from elixir_coder_lsp.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -83,11 +85,7 @@ def read_source(path: Path, max_bytes: int | None = None) -> tuple[str | None, s
         return None, f"not valid UTF-8 (byte {exc.start})"
 
 
-def _load_settings(config: str | None) -> Any:
-    try:
-        from elixir_coder_lsp.config import load_settings
-    except ImportError:
-        return None
+def _load_settings(config: str | None) -> Settings:
     settings, errors = load_settings(config_file=config)
     for msg in errors:
         print(f"elixir-coder: {msg}", file=sys.stderr)
@@ -98,7 +96,6 @@ class Checker:
     """Checks files with the real Credo/Sobelow where they run (checks.credo/sobelow), else the built-in rules."""
 
     def __init__(self, settings: Any = None, helper: Any = None) -> None:
-        from elixir_coder_lsp.settings import Settings
         from elixir_coder_lsp.tools.project_tools import ProjectTools
 
         self.settings = settings

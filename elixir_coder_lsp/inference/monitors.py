@@ -23,6 +23,8 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
+from elixir_coder_lsp.rules import catalogue
+
 log = logging.getLogger(__name__)
 
 IDENT_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_?!")
@@ -64,10 +66,6 @@ class CallMonitor:
     @property
     def rule(self) -> Any:
         """The catalogue entry for the rule this monitor prevents (None when the catalogue lacks it)."""
-        try:
-            from elixir_coder_lsp.rules import catalogue
-        except ImportError:  # pragma: no cover - the catalogue ships with the package
-            return None
         return catalogue.get(self.rule_id)
 
     def _violations(self, text: str, final: bool) -> bool:

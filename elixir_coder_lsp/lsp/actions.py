@@ -14,6 +14,7 @@ from elixir_coder_lsp.findings import Finding
 from elixir_coder_lsp.lsp.generate import range_to_codepoints, selected_text, workspace_edit
 from elixir_coder_lsp.lsp.insertion import find_site
 from elixir_coder_lsp.lsp.positions import lsp_position, split_lines
+from elixir_coder_lsp.rules.suppress import disable_edit
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +50,6 @@ def fix_edits(finding: Finding, lines: list[str], encoding: str) -> list[types.T
 
 def disable_line_edit(code: str, finding: Finding, lines: list[str], encoding: str) -> types.TextEdit | None:
     """Insert `# credo:disable-for-next-line Check` / `# sobelow_skip [...]` above the finding's line."""
-    try:
-        from elixir_coder_lsp.rules.suppress import disable_edit
-    except ImportError:
-        return None
     result = disable_edit(code, finding)
     if result is None:
         return None
