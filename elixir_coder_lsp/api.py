@@ -202,7 +202,7 @@ class ElixirCoder:
 
     def summary(self, code: str) -> dict[str, Any] | None:
         """Structural facts (modules, defs, aliases…) or None when the code does not parse."""
-        from elixir_coder_lsp.elixir.client import HelperError
+        from elixir_coder_lsp.elixir.errors import HelperError
 
         try:
             return self.helper.summary(code)
@@ -212,7 +212,7 @@ class ElixirCoder:
 
     def format_code(self, code: str) -> str:
         """Format with the project's line length; code that does not parse is returned unchanged."""
-        from elixir_coder_lsp.elixir.client import HelperError
+        from elixir_coder_lsp.elixir.errors import HelperError
 
         try:
             return self.helper.format(code, line_length=formatter_line_length(self.workspace_root))

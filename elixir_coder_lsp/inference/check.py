@@ -133,7 +133,7 @@ def analyze(
     disabled: Iterable[str] = (),
 ) -> CheckResult:
     """Syntax + built-in Credo + built-in Sobelow rules in one helper round trip."""
-    from elixir_coder_lsp.elixir.client import HelperError
+    from elixir_coder_lsp.elixir.errors import HelperError
 
     args: dict[str, Any] = {"code": code, "filename": filename, "sets": _sets(settings, sets)}
     if credo_config is not None:
@@ -154,7 +154,7 @@ def analyze(
 
 def check_syntax(code: str, *, filename: str | None = None, helper: Any = None) -> CheckResult:
     """Only the parser: no findings when the code parses, else one Elixir.SyntaxError finding."""
-    from elixir_coder_lsp.elixir.client import HelperError
+    from elixir_coder_lsp.elixir.errors import HelperError
 
     try:
         parsed = _helper(helper).parse(code)
