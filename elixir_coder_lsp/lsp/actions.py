@@ -1,13 +1,16 @@
-"""Code actions: deterministic quick fixes, "Disable for this line", "Explain", "Fix with model", "Generate code".
+"""Code actions and the commands behind them: deterministic quick fixes, "Disable for this line",
+"Explain" and "Generate code".
 
-Actions that need work carry a command and return at once; deterministic fixes carry their edit.
+Actions that need work carry a command and return at once; deterministic fixes carry their edit. Each
+command takes one argument object; its class here is what pygls structures the JSON into.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING
 
+import attrs
 from lsprotocol import types
 
 from elixir_coder_lsp.findings import Finding
@@ -16,12 +19,40 @@ from elixir_coder_lsp.lsp.insertion import find_site
 from elixir_coder_lsp.lsp.positions import lsp_position, split_lines
 from elixir_coder_lsp.rules.suppress import disable_edit
 
+if TYPE_CHECKING:
+    from elixir_coder_lsp.lsp.server import ElixirCoderServer
+
 log = logging.getLogger(__name__)
 
 CMD_GENERATE = "elixirCoder.generate"
 CMD_FIX = "elixirCoder.fix"
 CMD_EXPLAIN = "elixirCoder.explain"
 CMD_CANCEL = "elixirCoder.cancel"
+
+
+@attrs.define
+class GenerateArgs:
+    """`elixirCoder.generate` {uri, range, prompt?, instance?}."""
+
+    uri: str
+    range: types.Range
+    prompt: str | None = None  # the request text; by default it is found at the range
+    instance: str | None = None  # a named model instance; by default routing decides
+
+
+@attrs.define
+class DiagnosticArgs:
+    """`elixirCoder.explain` and `elixirCoder.fix` {uri, diagnostic}."""
+
+    uri: str
+    diagnostic: types.Diagnostic
+
+
+@attrs.define
+class CancelArgs:
+    """`elixirCoder.cancel` {jobId}."""
+
+    job_id: str
 
 
 def finding_of(diagnostic: types.Diagnostic) -> Finding | None:
@@ -60,7 +91,7 @@ def disable_line_edit(code: str, finding: Finding, lines: list[str], encoding: s
     return types.TextEdit(range=types.Range(start=pos, end=pos), new_text=text)
 
 
-def code_actions(server: Any, params: types.CodeActionParams) -> list[types.CodeAction]:
+def code_actions(server: ElixirCoderServer, params: types.CodeActionParams) -> list[types.CodeAction]:
     """All actions for a range; cheap enough for the event loop (text scans only, no helper calls)."""
     uri = params.text_document.uri
     snap = server.snapshot(uri)
@@ -109,7 +140,7 @@ def code_actions(server: Any, params: types.CodeActionParams) -> list[types.Code
                         command=types.Command(title="Explain", command=CMD_EXPLAIN, arguments=[{"uri": uri, "diagnostic": diagnostic}]),
                     )
                 )
-            # "Fix with model" is offered once the repair loop exists (inference/loop.py).
+            # "Fix with model" is offered once model repair exists (docs/architecture.md, "Not built yet").
     if wants_refactor:
         start, end = range_to_codepoints(lines, params.range, encoding)
         site = find_site(lines, start, end, selected_text=selected_text(lines, start, end))
