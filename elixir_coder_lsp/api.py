@@ -36,7 +36,7 @@ _FORMATTER_LINE_LENGTH = re.compile(r"line_length:\s*(\d+)")
 
 @dataclass
 class GenerationOutcome:
-    """What a generation produced (CONTRACT.md §5 `generate` shape)."""
+    """What a generation produced (the `generate` shape of docs/protocol.md, "CLI")."""
 
     status: str  # generated | clarification_needed | not_clean | failed
     code: str = ""

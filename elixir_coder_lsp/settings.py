@@ -165,7 +165,7 @@ class InlineSettings:
 
 @dataclass
 class ClarificationSettings:
-    """Sampling-based ambiguity detection (docs/protocol.md, "Settings")."""
+    """Sampling-based ambiguity detection (docs/protocol.md, "Settings"; not used yet)."""
 
     enabled: bool = field(default=True, metadata=meta(bool_check()))
     samples: int = field(default=5, metadata=meta(int_check(2, 64)))
@@ -177,7 +177,7 @@ class ClarificationSettings:
 
 @dataclass
 class SeveritySettings:
-    """Credo priority thresholds (docs/architecture.md, "Severity")."""
+    """Credo priority thresholds (docs/architecture.md, "Checks and severity")."""
 
     credo_error: int = field(default=20, metadata=meta(int_check()))
     credo_warning: int = field(default=10, metadata=meta(int_check()))

@@ -1,4 +1,4 @@
-"""Map Credo priorities and Sobelow confidences to LSP-style severities (DESIGN.md §6)."""
+"""Map Credo priorities and Sobelow confidences to LSP-style severities (docs/architecture.md, "Checks and severity")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Settings: schema, validation messages, sources and their precedence (CONTRACT.md §1)."""
+"""Settings: schema, validation messages, sources and their precedence (docs/protocol.md, "Settings")."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ the grammar mask. A call is "completed" when its name is followed by a character
 identifier (or by the end of the output), so `String.to_existing_atom` and `dbg_level` stay allowed.
 Monitors apply to the raw text (a banned spelling inside a string or comment is banned too).
 
-Settings keys (CONTRACT.md §1 `generation.monitors`) and the rules they prevent:
+Settings keys (`generation.monitors`, docs/protocol.md) and the rules they prevent:
   stringToAtom  String.to_atom                    Sobelow.DOS.StringToAtom
   listToAtom    List.to_atom                      Sobelow.DOS.ListToAtom
   codeEval      Code.eval_string, Code.eval_quoted Sobelow.RCE.CodeModule
