@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 from elixir_coder_lsp.rules import catalogue
+from elixir_coder_lsp.rules.rule import Rule
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ class CallMonitor:
         self._containing: dict[tuple[int, str], list[int]] = {}
 
     @property
-    def rule(self) -> Any:
+    def rule(self) -> Rule | None:
         """The catalogue entry for the rule this monitor prevents (None when the catalogue lacks it)."""
         return catalogue.get(self.rule_id)
 
