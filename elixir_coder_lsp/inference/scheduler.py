@@ -35,6 +35,7 @@ class SequenceState:
 
     @property
     def finished(self) -> bool:
+        """Whether this sample has a finish reason."""
         return self.finish_reason is not None
 
 
@@ -54,10 +55,12 @@ class RequestState:
 
     @property
     def rows(self) -> int:
+        """Batch rows this request takes: one per sample."""
         return max(1, self.request.params.n)
 
     @property
     def finished(self) -> bool:
+        """Whether the request is cancelled or all of its samples finished."""
         return self.cancelled or (bool(self.seqs) and all(s.finished for s in self.seqs))
 
 
@@ -73,12 +76,15 @@ class Scheduler:
         self._running: list[RequestState] = []
 
     def add(self, state: RequestState) -> None:
+        """Queue a request at the back of the waiting line."""
         self._waiting.append(state)
 
     def running_rows(self) -> int:
+        """Batch rows in use: the unfinished samples of the running requests."""
         return sum(len([s for s in r.seqs if not s.finished]) for r in self._running)
 
     def waiting_rows(self) -> int:
+        """Batch rows the waiting requests will need."""
         return sum(r.rows for r in self._waiting)
 
     def wait_time(self, now: float | None = None) -> float | None:
