@@ -455,7 +455,7 @@ def run_helper_in(directory: Path, lines: list[str], env: dict[str, str]) -> lis
         argv = [elixir, "-pa", str(cache), "-e", f"ElixirCoder.Helper.Server.main({str(directory)!r})"]
     else:
         shutil.copy(HELPER_SCRIPT, directory / "helper.exs")
-        shutil.copytree(HELPER_SCRIPT.with_name("helper"), directory / "helper")
+        shutil.copytree(HELPER_SCRIPT.with_name("helper"), directory / "helper", dirs_exist_ok=True)
         argv = [elixir, str(directory / "helper.exs")]
     done = subprocess.run(
         argv, input="".join(line + "\n" for line in lines).encode(), capture_output=True, timeout=60,
