@@ -27,10 +27,12 @@ Check = Callable[[Any], tuple[Any, str | None]]
 
 
 def meta(check: Check | None = None, **extra: Any) -> dict[str, Any]:
+    """Field metadata: the validator, plus ``kind`` for the fields validated by name."""
     return {"check": check, **extra}
 
 
 def bool_check() -> Check:
+    """A validator for true/false."""
     def check(v: Any) -> tuple[Any, str | None]:
         return (v, None) if isinstance(v, bool) else (None, "expected true or false")
 
@@ -38,6 +40,7 @@ def bool_check() -> Check:
 
 
 def int_check(lo: int | None = None, hi: int | None = None) -> Check:
+    """A validator for an integer in [lo, hi] (an integral float counts)."""
     if lo is not None and hi is not None:
         want = f"expected an integer between {lo} and {hi}"
     elif lo is not None:
@@ -59,6 +62,7 @@ def int_check(lo: int | None = None, hi: int | None = None) -> Check:
 
 
 def number_check(lo: float | None = None, hi: float | None = None) -> Check:
+    """A validator for a finite number in [lo, hi], returned as a float."""
     if lo is not None and hi is not None:
         want = f"expected a number between {lo:g} and {hi:g}"
     elif lo is not None:
@@ -77,6 +81,7 @@ def number_check(lo: float | None = None, hi: float | None = None) -> Check:
 
 
 def str_check(choices: tuple[str, ...] | None = None, pattern: str | None = None) -> Check:
+    """A validator for a string, one of ``choices`` (or matching ``pattern``) when given."""
     if choices:
         want = "expected one of " + " | ".join(choices) + (" (or cuda:N)" if pattern else "")
     else:
@@ -93,6 +98,7 @@ def str_check(choices: tuple[str, ...] | None = None, pattern: str | None = None
 
 
 def str_list_check() -> Check:
+    """A validator for a list of strings."""
     def check(v: Any) -> tuple[Any, str | None]:
         if isinstance(v, (list, tuple)) and all(isinstance(x, str) for x in v):
             return list(v), None
@@ -251,6 +257,7 @@ def to_camel(name: str) -> str:
 
 
 def fields_by_key(cls: type) -> dict[str, Any]:
+    """A settings dataclass's fields by their camelCase key."""
     return {to_camel(f.name): f for f in fields(cls)}
 
 

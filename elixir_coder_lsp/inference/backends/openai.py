@@ -110,7 +110,7 @@ class OpenAIBackend:
         self._read_timeout_s = read_timeout_s
         self._extra_body = dict(extra_body or {})
         self._grammar_text = grammar_text
-        workers = max_concurrency or model_settings.max_batch_size
+        workers = max_concurrency or max(1, model_settings.max_batch_size)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"openai-{name}")
         self._lock = threading.Lock()
         self._calls: dict[str, _Call] = {}
