@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from elixir_coder_lsp.config import ModelSettings  # noqa: E402
+from elixir_coder_lsp.settings import ModelSettings  # noqa: E402
 from elixir_coder_lsp.inference.backends.base import Backend  # noqa: E402
 from elixir_coder_lsp.inference.backends.local import LocalBackend  # noqa: E402
 from elixir_coder_lsp.inference.metrics import percentile  # noqa: E402

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from elixir_coder_lsp.cancel import Cancelled, CancelToken
-from elixir_coder_lsp.config import Settings
+from elixir_coder_lsp.settings import Settings
 from elixir_coder_lsp.findings import Finding
 from elixir_coder_lsp.inference.types import (
     GenerationError,
@@ -36,7 +36,7 @@ _FORMATTER_LINE_LENGTH = re.compile(r"line_length:\s*(\d+)")
 
 @dataclass
 class GenerationOutcome:
-    """What a generation produced (CONTRACT.md §5 `generate` shape)."""
+    """What a generation produced (the `generate` shape of docs/protocol.md, "CLI")."""
 
     status: str  # generated | clarification_needed | not_clean | failed
     code: str = ""
@@ -202,7 +202,7 @@ class ElixirCoder:
 
     def summary(self, code: str) -> dict[str, Any] | None:
         """Structural facts (modules, defs, aliases…) or None when the code does not parse."""
-        from elixir_coder_lsp.elixir.client import HelperError
+        from elixir_coder_lsp.elixir.errors import HelperError
 
         try:
             return self.helper.summary(code)
@@ -212,7 +212,7 @@ class ElixirCoder:
 
     def format_code(self, code: str) -> str:
         """Format with the project's line length; code that does not parse is returned unchanged."""
-        from elixir_coder_lsp.elixir.client import HelperError
+        from elixir_coder_lsp.elixir.errors import HelperError
 
         try:
             return self.helper.format(code, line_length=formatter_line_length(self.workspace_root))

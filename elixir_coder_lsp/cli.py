@@ -11,17 +11,16 @@ from collections.abc import Sequence
 # Subcommand name -> module under elixir_coder_lsp.commands exposing add_arguments(parser) and run(args) -> int.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "check": ("check", "report Credo/Sobelow-style findings for files or directories"),
-    "fix": ("fix", "apply deterministic autofixes (and, with a model, the repair loop)"),
+    "fix": ("fix", "apply deterministic autofixes"),
     "explain": ("explain", "explain the finding at FILE:LINE[:COL]"),
     "generate": ("generate", "generate Elixir code from a prompt"),
-    "clarify": ("clarify", "cluster samples and decide whether to ask a question"),
     "grammar-check": ("grammar_check", "check files against the Elixir grammar"),
     "models": ("models", "list model instances and their metrics"),
 }
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", metavar="FILE", help="settings file (TOML), CONTRACT.md §1")
+    parser.add_argument("--config", metavar="FILE", help="settings file (TOML; keys in docs/protocol.md)")
     parser.add_argument("--json", action="store_true", help="print exactly one JSON document")
     parser.add_argument("--log-level", default="warning", help="stderr log level")
 
@@ -31,12 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="elixir-coder", description="Elixir code model tools.")
     sub = parser.add_subparsers(dest="command", metavar="SUBCOMMAND")
     for name, (module, help_text) in SUBCOMMANDS.items():
-        try:
-            mod = importlib.import_module(f"elixir_coder_lsp.commands.{module}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"elixir_coder_lsp.commands.{module}":
-                raise
-            continue
+        mod = importlib.import_module(f"elixir_coder_lsp.commands.{module}")
         p = sub.add_parser(name, help=help_text, description=help_text)
         _add_common(p)
         mod.add_arguments(p)

@@ -1,7 +1,6 @@
-"""Settings: the one schema of CONTRACT.md §1, its validation and its sources in precedence order.
+"""Settings: validation of the schema in settings.py, its messages, and its sources in precedence order.
 
-Raw settings are camelCase dicts (LSP, TOML, CLI); :class:`Settings` is nested dataclasses with
-snake_case fields. Validation never raises: each bad or unknown key becomes one readable message
+Validation never raises: each bad or unknown key becomes one readable message
 naming its dotted camelCase path, and the value from a lower layer (or the built-in default) is used.
 """
 
@@ -9,250 +8,50 @@ from __future__ import annotations
 
 import difflib
 import json
-import math
+import logging
 import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import MISSING, dataclass, field, fields, is_dataclass
+from dataclasses import MISSING, dataclass, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
-SECTION = "elixirCoder"
+from elixir_coder_lsp.settings import (
+    MONITORS,
+    NESTED,
+    ROLES,
+    SECTION,
+    ModelSettings,
+    RoleSettings,
+    Settings,
+    SeveritySettings,
+    bool_check,
+    fields_by_key,
+    number_check,
+    to_camel,
+)
+
 ENV_MODEL = "ELIXIR_CODER_MODEL"
 WORKSPACE_FILE = ".elixir-coder.toml"
-ROLES = ("generate", "question", "explain", "repair")
-MONITORS = ("stringToAtom", "listToAtom", "codeEval", "ioInspect", "dbg", "osCmd", "binaryToTerm")
-CHECK_MODES = ("auto", "builtin", "real", "off")
 
+log = logging.getLogger(__name__)
 
-# --- schema -----------------------------------------------------------------------------------
-# Each field carries its validator in metadata["check"]; a validator returns (value, None) or
-# (None, "expected ..."). Nested dataclasses and the dict-of-dataclass fields are handled by name.
-
-
-def _meta(check: Callable[[Any], tuple[Any, str | None]] | None = None, **extra: Any) -> dict[str, Any]:
-    return {"check": check, **extra}
-
-
-def _bool() -> Callable[[Any], tuple[Any, str | None]]:
-    def check(v: Any) -> tuple[Any, str | None]:
-        return (v, None) if isinstance(v, bool) else (None, "expected true or false")
-
-    return check
-
-
-def _int(lo: int | None = None, hi: int | None = None) -> Callable[[Any], tuple[Any, str | None]]:
-    if lo is not None and hi is not None:
-        want = f"expected an integer between {lo} and {hi}"
-    elif lo is not None:
-        want = f"expected an integer >= {lo}"
-    else:
-        want = "expected an integer"
-
-    def check(v: Any) -> tuple[Any, str | None]:
-        # JSON clients may send 16.0 for 16; an integral float is accepted.
-        if isinstance(v, float) and v.is_integer():
-            v = int(v)
-        if isinstance(v, bool) or not isinstance(v, int):
-            return None, want
-        if (lo is not None and v < lo) or (hi is not None and v > hi):
-            return None, want
-        return v, None
-
-    return check
-
-
-def _number(lo: float | None = None, hi: float | None = None) -> Callable[[Any], tuple[Any, str | None]]:
-    if lo is not None and hi is not None:
-        want = f"expected a number between {lo:g} and {hi:g}"
-    elif lo is not None:
-        want = f"expected a number >= {lo:g}"
-    else:
-        want = "expected a number"
-
-    def check(v: Any) -> tuple[Any, str | None]:
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-            return None, want
-        if (lo is not None and v < lo) or (hi is not None and v > hi):
-            return None, want
-        return float(v), None
-
-    return check
-
-
-def _str(choices: tuple[str, ...] | None = None, pattern: str | None = None) -> Callable[[Any], tuple[Any, str | None]]:
-    if choices:
-        want = "expected one of " + " | ".join(choices) + (" (or cuda:N)" if pattern else "")
-    else:
-        want = "expected a string"
-
-    def check(v: Any) -> tuple[Any, str | None]:
-        if not isinstance(v, str):
-            return None, want
-        if choices and v not in choices and not (pattern and re.fullmatch(pattern, v)):
-            return None, want
-        return v, None
-
-    return check
-
-
-def _str_list() -> Callable[[Any], tuple[Any, str | None]]:
-    def check(v: Any) -> tuple[Any, str | None]:
-        if isinstance(v, (list, tuple)) and all(isinstance(x, str) for x in v):
-            return list(v), None
-        return None, "expected a list of strings"
-
-    return check
-
-
-@dataclass
-class RoleSettings:
-    """Per-role overrides of one model instance."""
-
-    template: str = field(default="", metadata=_meta(_str()))
-    adapter: str = field(default="", metadata=_meta(_str()))
-
-
-@dataclass
-class ModelSettings:
-    """One named model instance (`[models.NAME]`)."""
-
-    checkpoint: str = field(default="Qwen/Qwen2.5-Coder-1.5B-Instruct", metadata=_meta(_str()))
-    backend: str = field(default="local", metadata=_meta(_str(("local", "openai"))))
-    engine: str = field(default="auto", metadata=_meta(_str(("auto", "vllm", "sglang"))))  # openai backend: which server speaks
-    url: str = field(default="", metadata=_meta(_str()))
-    api_key_env: str = field(default="", metadata=_meta(_str()))
-    device: str = field(default="auto", metadata=_meta(_str(("auto", "cpu", "cuda", "mps"), r"cuda:\d+")))
-    dtype: str = field(default="auto", metadata=_meta(_str(("auto", "float32", "bfloat16", "float16"))))
-    max_batch_size: int = field(default=16, metadata=_meta(_int(1, 4096)))
-    batch_timeout_ms: int = field(default=10, metadata=_meta(_int(0, 60_000)))
-    max_sequence_length: int = field(default=4096, metadata=_meta(_int(16)))
-    max_new_tokens: int = field(default=512, metadata=_meta(_int(1)))
-    replicas: int = field(default=1, metadata=_meta(_int(1, 256)))
-    preload: bool = field(default=False, metadata=_meta(_bool()))
-    roles: dict[str, RoleSettings] = field(
-        default_factory=lambda: {r: RoleSettings() for r in ROLES}, metadata=_meta(kind="roles")
-    )
-
-
-@dataclass
-class RoutingSettings:
-    """Which instance serves requests, and the sticky A/B split."""
-
-    default: str = field(default="default", metadata=_meta(_str()))
-    weights: dict[str, float] = field(default_factory=dict, metadata=_meta(kind="weights"))
-
-
-@dataclass
-class GenerationSettings:
-    """Sampling, constrained decoding and the repair loop."""
-
-    candidates: int = field(default=5, metadata=_meta(_int(1, 64)))
-    temperature: float = field(default=0.2, metadata=_meta(_number(0, 2)))
-    constrained: bool = field(default=True, metadata=_meta(_bool()))
-    max_repair_attempts: int = field(default=3, metadata=_meta(_int(0, 20)))
-    format: bool = field(default=True, metadata=_meta(_bool()))
-    preview: bool = field(default=False, metadata=_meta(_bool()))
-    monitors: dict[str, bool] = field(default_factory=lambda: {m: True for m in MONITORS}, metadata=_meta(kind="monitors"))
-
-
-@dataclass
-class InlineSettings:
-    """textDocument/inlineCompletion."""
-
-    enabled: bool = field(default=True, metadata=_meta(_bool()))
-    max_new_tokens: int = field(default=64, metadata=_meta(_int(1, 4096)))
-    debounce_ms: int = field(default=150, metadata=_meta(_int(0, 10_000)))
-    in_strings_and_comments: bool = field(default=False, metadata=_meta(_bool()))
-    as_completion_item: bool = field(default=False, metadata=_meta(_bool()))
-
-
-@dataclass
-class ClarificationSettings:
-    """Sampling-based ambiguity detection (CONTRACT.md §4)."""
-
-    enabled: bool = field(default=True, metadata=_meta(_bool()))
-    samples: int = field(default=5, metadata=_meta(_int(2, 64)))
-    temperature: float = field(default=0.8, metadata=_meta(_number(0, 2)))
-    entropy_threshold: float = field(default=0.5, metadata=_meta(_number(0)))
-    cluster_threshold: int = field(default=3, metadata=_meta(_int(1)))
-    max_questions: int = field(default=1, metadata=_meta(_int(0, 10)))
-
-
-@dataclass
-class SeveritySettings:
-    """Credo priority thresholds (DESIGN.md §6)."""
-
-    credo_error: int = field(default=20, metadata=_meta(_int()))
-    credo_warning: int = field(default=10, metadata=_meta(_int()))
-    credo_information: int = field(default=0, metadata=_meta(_int()))
-
-
-@dataclass
-class ChecksSettings:
-    """Which quality/security checkers run and how their findings are ranked."""
-
-    credo: str = field(default="auto", metadata=_meta(_str(CHECK_MODES)))
-    sobelow: str = field(default="auto", metadata=_meta(_str(CHECK_MODES)))
-    on_change_debounce_ms: int = field(default=300, metadata=_meta(_int(0, 60_000)))
-    exclude: list[str] = field(default_factory=lambda: ["deps/**", "_build/**"], metadata=_meta(_str_list()))
-    severity: SeveritySettings = field(default_factory=SeveritySettings)
-
-
-@dataclass
-class ExplanationsSettings:
-    """Finding explanations."""
-
-    use_model: bool = field(default=True, metadata=_meta(_bool()))
-
-
-@dataclass
-class LimitsSettings:
-    """Input size limits."""
-
-    max_document_bytes: int = field(default=2_000_000, metadata=_meta(_int(1)))
-
-
-@dataclass
-class LogSettings:
-    """Server logging."""
-
-    level: str = field(default="info", metadata=_meta(_str(("debug", "info", "warning", "error"))))
-    file: str = field(default="", metadata=_meta(_str()))
-
-
-@dataclass
-class ClientUiSettings:
-    """What the client's UI supports (initializationOptions only)."""
-
-    ask: bool = field(default=False, metadata=_meta(_bool()))
-
-
-@dataclass
-class Settings:
-    """Every setting of CONTRACT.md §1, with defaults."""
-
-    trusted_workspace: bool = field(default=False, metadata=_meta(_bool()))
-    models: dict[str, ModelSettings] = field(default_factory=lambda: {"default": ModelSettings()}, metadata=_meta(kind="models"))
-    routing: RoutingSettings = field(default_factory=RoutingSettings)
-    generation: GenerationSettings = field(default_factory=GenerationSettings)
-    inline: InlineSettings = field(default_factory=InlineSettings)
-    clarification: ClarificationSettings = field(default_factory=ClarificationSettings)
-    checks: ChecksSettings = field(default_factory=ChecksSettings)
-    explanations: ExplanationsSettings = field(default_factory=ExplanationsSettings)
-    limits: LimitsSettings = field(default_factory=LimitsSettings)
-    log: LogSettings = field(default_factory=LogSettings)
-    client_ui: ClientUiSettings = field(default_factory=ClientUiSettings)
+# Keys the schema accepts although no code path reads them yet: setting one gets a note instead of
+# silence. An entry goes when its feature lands.
+NOT_USED_YET: dict[str, str] = {
+    "generation.maxRepairAttempts": "there is no repair loop yet",
+    "generation.preview": "generated code is applied without a preview",
+    "inline": "there is no inline completion yet",
+    "clarification": "there are no clarifying questions yet",
+    "explanations.useModel": "explanations come from the rule catalogue only",
+    "log": "the server's log is set by its --log-file and --log-level flags",
+    "clientUi.ask": "there are no clarifying questions to ask yet",
+}
+_noted: set[str] = set()
 
 
 # --- names and display -------------------------------------------------------------------------
-
-
-def to_camel(name: str) -> str:
-    """snake_case -> camelCase (`max_new_tokens` -> `maxNewTokens`)."""
-    head, *rest = name.split("_")
-    return head + "".join(p[:1].upper() + p[1:] for p in rest)
 
 
 def _show(value: Any) -> str:
@@ -275,10 +74,6 @@ def _show(value: Any) -> str:
 
 def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
-
-
-def _fields_by_key(cls: type) -> dict[str, Any]:
-    return {to_camel(f.name): f for f in fields(cls)}
 
 
 # --- validation: raw camelCase dict -> cleaned camelCase dict + problems -------------------------
@@ -305,7 +100,7 @@ def _clean_obj(cls: type, raw: Any, path: str, out: list[_Problem]) -> dict[str,
     if not isinstance(raw, Mapping):
         out.append(_Problem(path or SECTION, f"expected a table of settings, got {_show(raw)}", ignored=not path))
         return {}
-    known = _fields_by_key(cls)
+    known = fields_by_key(cls)
     clean: dict[str, Any] = {}
     for key, value in raw.items():
         key = str(key)
@@ -328,11 +123,11 @@ def _clean_obj(cls: type, raw: Any, path: str, out: list[_Problem]) -> dict[str,
         elif kind == "roles":
             clean[key] = _clean_keyed(value, where, ROLES, lambda v, p: _clean_obj(RoleSettings, v, p, out), out)
         elif kind == "monitors":
-            clean[key] = _clean_keyed(value, where, MONITORS, lambda v, p: _checked(_bool(), v, p, out), out)
+            clean[key] = _clean_keyed(value, where, MONITORS, lambda v, p: _checked(bool_check(), v, p, out), out)
         elif kind == "weights":
             clean[key] = _clean_weights(value, where, out)
-        elif f.name in _NESTED:
-            clean[key] = _clean_obj(_NESTED[f.name], value, where, out)
+        elif f.name in NESTED:
+            clean[key] = _clean_obj(NESTED[f.name], value, where, out)
         else:
             checked = _checked(f.metadata["check"], value, where, out)
             if checked is not _BAD:
@@ -375,25 +170,10 @@ def _clean_weights(value: Any, where: str, out: list[_Problem]) -> dict[str, flo
         return {}
     result: dict[str, float] = {}
     for name, w in value.items():
-        checked = _checked(_number(0), w, _join(where, str(name)), out)
+        checked = _checked(number_check(0), w, _join(where, str(name)), out)
         if checked is not _BAD:
             result[str(name)] = checked
     return result
-
-
-# Field name -> nested dataclass (annotations are strings under `from __future__ import annotations`).
-_NESTED: dict[str, type] = {
-    "routing": RoutingSettings,
-    "generation": GenerationSettings,
-    "inline": InlineSettings,
-    "clarification": ClarificationSettings,
-    "checks": ChecksSettings,
-    "severity": SeveritySettings,
-    "explanations": ExplanationsSettings,
-    "limits": LimitsSettings,
-    "log": LogSettings,
-    "client_ui": ClientUiSettings,
-}
 
 
 # --- building dataclasses from a cleaned dict ---------------------------------------------------
@@ -417,8 +197,8 @@ def _build(cls: type, data: Mapping[str, Any]) -> Any:
             kwargs[f.name] = {m: value.get(m, True) for m in MONITORS}
         elif kind == "weights":
             kwargs[f.name] = dict(value)
-        elif f.name in _NESTED:
-            kwargs[f.name] = _build(_NESTED[f.name], value)
+        elif f.name in NESTED:
+            kwargs[f.name] = _build(NESTED[f.name], value)
         else:
             kwargs[f.name] = value
     return cls(**kwargs)
@@ -483,6 +263,18 @@ def _cross_checks(settings: Settings) -> list[str]:
         if model.backend == "openai" and not model.url:
             msgs.append(f"models.{name}.url: the openai backend needs a url (e.g. http://host:8000/v1)")
     return msgs
+
+
+def _note_unused(label: str, layer: Mapping[str, Any]) -> None:
+    """Log once per process, for each key of NOT_USED_YET a layer sets, that nothing reads it yet."""
+    for path, why in NOT_USED_YET.items():
+        node: Any = layer
+        for part in path.split("."):
+            node = node.get(part, MISSING) if isinstance(node, Mapping) else MISSING
+        if node is MISSING or f"{label}{path}" in _noted:
+            continue
+        _noted.add(f"{label}{path}")
+        log.warning("%s%s is not used yet (%s)", label, path, why)
 
 
 # --- public API ---------------------------------------------------------------------------------
@@ -617,6 +409,8 @@ def load_settings(
         problems.extend((label, p) for p in found)
 
     settings = _build(Settings, merge(*cleaned))
+    for (label, _raw), layer in zip(layers, cleaned):
+        _note_unused(label, layer)
     msgs.extend(_message(p, settings, label) for label, p in problems)
     msgs.extend(_cross_checks(settings))
     return settings, msgs

@@ -49,7 +49,7 @@ class Finding:
         return (self.line, self.column) <= (line, column) <= (end_line, end_column)
 
     def to_json(self) -> dict[str, Any]:
-        """The CLI's JSON shape (CONTRACT.md §5)."""
+        """The CLI's JSON shape (docs/protocol.md, "CLI")."""
         return {
             "rule": self.rule,
             "source": self.source,

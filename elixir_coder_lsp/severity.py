@@ -1,10 +1,10 @@
-"""Map Credo priorities and Sobelow confidences to LSP-style severities (DESIGN.md §6)."""
+"""Map Credo priorities and Sobelow confidences to LSP-style severities (docs/architecture.md, "Checks and severity")."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from elixir_coder_lsp.config import SeveritySettings
+from elixir_coder_lsp.settings import SeveritySettings
 
 _SOBELOW = {"high": "error", "medium": "warning", "low": "information"}
 

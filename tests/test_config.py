@@ -1,4 +1,4 @@
-"""Settings: schema, validation messages, sources and their precedence (CONTRACT.md §1)."""
+"""Settings: schema, validation messages, sources and their precedence (docs/protocol.md, "Settings")."""
 
 from __future__ import annotations
 
@@ -6,17 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from elixir_coder_lsp.config import (
-    MONITORS,
-    ROLES,
-    ModelSettings,
-    Settings,
-    default_user_config_path,
-    load_settings,
-    merge,
-    parse_settings,
-    to_camel_dict,
-)
+from elixir_coder_lsp.config import default_user_config_path, load_settings, merge, parse_settings, to_camel_dict
+from elixir_coder_lsp.settings import MONITORS, ROLES, ModelSettings, Settings
 from elixir_coder_lsp.severity import severity_for_credo_priority, severity_for_sobelow_confidence
 
 

@@ -1,4 +1,4 @@
-"""`elixir-coder generate` with a tiny local model: the JSON shape and exit codes of CONTRACT.md §5."""
+"""`elixir-coder generate` with a tiny local model: the JSON shape and exit codes of docs/protocol.md, "CLI"."""
 
 from __future__ import annotations
 

@@ -178,7 +178,7 @@ def test_json_codec_round_trip(test_helper: ElixirHelper) -> None:
 
 def test_json_decoder_escapes(test_helper: ElixirHelper) -> None:
     # Hand-written request: \u escapes, a surrogate pair, exponent forms, odd whitespace.
-    from elixir_coder_lsp.elixir.client import _encode  # noqa: F401 - documents the usual path
+    from elixir_coder_lsp.elixir.process import encode_request  # noqa: F401 - documents the usual path
 
     proc = test_helper._process()
     rid = 10**9 + 1
@@ -291,11 +291,11 @@ def test_timeout_fails_one_request_only(test_helper: ElixirHelper) -> None:
 def test_helper_enforces_its_own_time_limit(test_helper: ElixirHelper) -> None:
     # The client normally gives the helper its wait plus a margin; here the helper's limit (300 ms)
     # is the shorter one, so the BEAM stops the work itself and answers with kind "timeout".
-    from elixir_coder_lsp.elixir.client import _encode
+    from elixir_coder_lsp.elixir.process import encode_request
 
     proc = test_helper._process()
     rid = 10**9
-    fut = proc.submit(rid, _encode({"id": rid, "op": "sleep", "args": {"ms": 5_000}, "timeout_ms": 300}))
+    fut = proc.submit(rid, encode_request({"id": rid, "op": "sleep", "args": {"ms": 5_000}, "timeout_ms": 300}))
     response = fut.result(5)
     assert response["ok"] is False
     assert response["error"]["kind"] == "timeout"
@@ -446,15 +446,16 @@ BAD_OPS_RULE = "defmodule TestRules.BadOps do\n  def __helper_ops__, do: :nope\n
 
 def run_helper_in(directory: Path, lines: list[str], env: dict[str, str]) -> list[dict]:
     """Runs helper.exs from `directory` (precompiled when the cache exists) and reads all output."""
-    from elixir_coder_lsp.elixir.client import HELPER_SCRIPT, _cache_dir
+    from elixir_coder_lsp.elixir.cache import HELPER_SCRIPT, helper_cache_dir
 
     elixir = shutil.which("elixir")
     assert elixir is not None
-    cache = _cache_dir(elixir)
+    cache = helper_cache_dir(elixir)
     if cache is not None and (cache / "complete").exists():
         argv = [elixir, "-pa", str(cache), "-e", f"ElixirCoder.Helper.Server.main({str(directory)!r})"]
     else:
         shutil.copy(HELPER_SCRIPT, directory / "helper.exs")
+        shutil.copytree(HELPER_SCRIPT.with_name("helper"), directory / "helper", dirs_exist_ok=True)
         argv = [elixir, str(directory / "helper.exs")]
     done = subprocess.run(
         argv, input="".join(line + "\n" for line in lines).encode(), capture_output=True, timeout=60,

@@ -17,8 +17,9 @@ from typing import Any
 
 import pytest
 
-from elixir_coder_lsp.config import ModelSettings
-from elixir_coder_lsp.inference.backends.openai import OpenAIBackend, build_payload, error_message, iter_sse
+from elixir_coder_lsp.settings import ModelSettings
+from elixir_coder_lsp.inference.backends.openai import OpenAIBackend
+from elixir_coder_lsp.inference.backends.openai_wire import build_payload, error_message, iter_sse
 from elixir_coder_lsp.inference.types import GenerationError, GenerationRequest, SamplingParams, StreamEvent
 
 GRAMMAR = '%llguidance {}\nstart: "yes" | "no"\n'

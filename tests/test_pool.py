@@ -9,7 +9,7 @@ from concurrent.futures import Future
 import pytest
 import torch
 
-from elixir_coder_lsp.config import ModelSettings, RoutingSettings, Settings
+from elixir_coder_lsp.settings import ModelSettings, RoutingSettings, Settings
 from elixir_coder_lsp.inference.pool import ModelPool, least_outstanding, pick_weighted, sticky_fraction
 from elixir_coder_lsp.inference.types import GenerationError, GenerationRequest, GenerationResult, InstanceStatus, SamplingParams
 

@@ -296,7 +296,7 @@ def test_config_priority_override(helper: Any) -> None:
 
 
 def test_check_api_shapes_and_severity(helper: Any) -> None:
-    from elixir_coder_lsp.config import Settings
+    from elixir_coder_lsp.settings import Settings
     from elixir_coder_lsp.inference.check import analyze, check_quality, check_security, check_syntax
 
     code = M + "  def f(x) do\n    IO.inspect(x)\n    String.to_atom(x)\n  end\n" + E

@@ -354,7 +354,8 @@ def test_fail_running_empties_the_batch(serving):
 
 
 def test_sampling_helpers(serving):
-    from elixir_coder_lsp.inference.sampling import detokenize_step, find_stop, make_generator, sample_tokens, stream_holdback
+    from elixir_coder_lsp.inference.output import detokenize_step, find_stop, stream_holdback
+    from elixir_coder_lsp.inference.sampling import make_generator, sample_tokens
 
     assert find_stop("abc\nend\n", ["\nend"], 0) == 3
     assert find_stop("abcdef", ["cd", "b"], 0) == 1

@@ -12,7 +12,7 @@ from concurrent.futures import wait
 import pytest
 import torch
 
-from elixir_coder_lsp.config import ModelSettings
+from elixir_coder_lsp.settings import ModelSettings
 from elixir_coder_lsp.inference.backends.local import LocalBackend
 from elixir_coder_lsp.inference.runner import ModelRunner
 from elixir_coder_lsp.inference.serving import Serving
@@ -237,4 +237,6 @@ def test_worker_output_goes_to_the_parent_log():
             break
         messages.append(msg)
     proc.join(10)
-    assert [m[3] for m in messages if m[0] == "log"] == ["hello from stdout", "progress 100%"]
+    from elixir_coder_lsp.inference.messages import Log
+
+    assert [m.text for m in messages if isinstance(m, Log)] == ["hello from stdout", "progress 100%"]

@@ -13,7 +13,7 @@
   :type '(repeat string))
 
 (defcustom elixir-coder-settings '()
-  "The elixirCoder settings object (CONTRACT.md §1), as a plist, e.g. (:checks (:credo \"builtin\"))."
+  "The elixirCoder settings object (docs/protocol.md, "Settings"), as a plist, e.g. (:checks (:credo \"builtin\"))."
   :type 'plist)
 
 (dolist (mode '(elixir-mode elixir-ts-mode heex-ts-mode))

@@ -13,15 +13,16 @@ from pathlib import Path
 from typing import Any
 
 from elixir_coder_lsp import __version__
+from elixir_coder_lsp.config import load_settings
 from elixir_coder_lsp.excludes import is_excluded
 from elixir_coder_lsp.findings import SEVERITY_RANK, Finding, at_or_above
 from elixir_coder_lsp.rules import catalogue
 from elixir_coder_lsp.rules import credo_config as credo_cfg
+from elixir_coder_lsp.settings import Settings
 
 log = logging.getLogger(__name__)
 
 EXTENSIONS = (".ex", ".exs")
-DEFAULT_EXCLUDE = ("deps/**", "_build/**")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _SARIF_LEVEL = {"error": "error", "warning": "warning", "information": "note", "hint": "note"}
 
@@ -83,11 +84,7 @@ def read_source(path: Path, max_bytes: int | None = None) -> tuple[str | None, s
         return None, f"not valid UTF-8 (byte {exc.start})"
 
 
-def _load_settings(config: str | None) -> Any:
-    try:
-        from elixir_coder_lsp.config import load_settings
-    except ImportError:
-        return None
+def _load_settings(config: str | None) -> Settings:
     settings, errors = load_settings(config_file=config)
     for msg in errors:
         print(f"elixir-coder: {msg}", file=sys.stderr)
@@ -97,8 +94,7 @@ def _load_settings(config: str | None) -> Any:
 class Checker:
     """Checks files with the real Credo/Sobelow where they run (checks.credo/sobelow), else the built-in rules."""
 
-    def __init__(self, settings: Any = None, helper: Any = None) -> None:
-        from elixir_coder_lsp.config import Settings
+    def __init__(self, settings: Settings | None = None, helper: Any = None) -> None:
         from elixir_coder_lsp.tools.project_tools import ProjectTools
 
         self.settings = settings
@@ -129,8 +125,7 @@ class Checker:
         """Findings of one file, or an error message."""
         from elixir_coder_lsp.inference.check import analyze
 
-        limits = getattr(self.settings, "limits", None)
-        code, err = read_source(path, getattr(limits, "max_document_bytes", None))
+        code, err = read_source(path, self.settings.limits.max_document_bytes if self.settings is not None else None)
         if err:
             return [], err
         replaced = self.tools.replaced_sets(str(path))
@@ -241,7 +236,7 @@ def run(args: argparse.Namespace) -> int:
     """Check the paths; exit 0 clean, 1 findings at/above --fail-on, 2 nothing could be checked."""
     fmt = "json" if getattr(args, "json", False) else args.format
     settings = _load_settings(getattr(args, "config", None))
-    exclude = list(getattr(getattr(settings, "checks", None), "exclude", DEFAULT_EXCLUDE))
+    exclude = list(settings.checks.exclude)
     checker = Checker(settings)
     findings: list[Finding] = []
     errors: list[FileError] = []

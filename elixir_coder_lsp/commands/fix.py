@@ -23,8 +23,7 @@ def run(args: argparse.Namespace) -> int:
     """Print {"code", "fixed", "remaining", "attempts"}; exit 1 when errors remain, 2 on tool errors."""
     settings = _load_settings(getattr(args, "config", None))
     path = Path(args.path)
-    limits = getattr(settings, "limits", None)
-    code, err = read_source(path, getattr(limits, "max_document_bytes", None)) if path.is_file() else (None, "no such file")
+    code, err = read_source(path, settings.limits.max_document_bytes) if path.is_file() else (None, "no such file")
     if err or code is None:
         print(f"elixir-coder: {path}: {err}", file=sys.stderr)
         return 2

@@ -10,10 +10,9 @@ from elixir_coder_lsp.findings import at_or_above
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """PROMPT (or - for stdin), --instance, --no-clarify, --entry-rule."""
+    """PROMPT (or - for stdin), --instance, --entry-rule."""
     parser.add_argument("prompt", nargs="?", default="-", help="the request; - reads it from stdin")
     parser.add_argument("--instance", help="named model instance (default: routing decides)")
-    parser.add_argument("--no-clarify", action="store_true", help="never ask a clarifying question")
     parser.add_argument(
         "--entry-rule", choices=("start", "module_body", "expr_seq"), default="start", help="what to generate: a file, module items or a function body"
     )

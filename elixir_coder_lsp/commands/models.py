@@ -6,9 +6,13 @@ import argparse
 import json
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from elixir_coder_lsp.inference.types import InstanceStatus
+
+if TYPE_CHECKING:
+    from elixir_coder_lsp.inference.pool import ModelPool
+    from elixir_coder_lsp.settings import Settings
 
 COLUMNS = ("name", "checkpoint", "backend", "state", "queue", "tokens_per_s", "p50_ms", "p95_ms")
 
@@ -18,18 +22,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = "Lists settings (models.NAME) and, where a pool runs in this process, live state and metrics."
 
 
-def instances(settings: Any, pool: Any = None) -> list[dict[str, Any]]:
+def instances(settings: Settings, pool: ModelPool | None = None) -> list[dict[str, Any]]:
     """One row per configured instance; live figures come from ``pool.statuses()`` when a pool is given."""
     live: dict[str, InstanceStatus] = {s.name: s for s in pool.statuses()} if pool is not None else {}
     rows = []
-    for name, ms in (getattr(settings, "models", {}) or {}).items():
-        st = live.get(name) or InstanceStatus(
-            name=name, checkpoint=str(getattr(ms, "checkpoint", "")), backend=str(getattr(ms, "backend", "local"))
-        )
+    for name, ms in settings.models.items():
+        st = live.get(name) or InstanceStatus(name=name, checkpoint=ms.checkpoint, backend=ms.backend)
         rows.append(
             {
                 "name": name,
-                "checkpoint": st.checkpoint or str(getattr(ms, "checkpoint", "")),
+                "checkpoint": st.checkpoint or ms.checkpoint,
                 "backend": st.backend,
                 "state": st.state,
                 "queue": st.queue,

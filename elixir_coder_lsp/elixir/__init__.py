@@ -1,14 +1,13 @@
 """The Elixir helper (a long-lived BEAM process) and its Python client."""
 
-from elixir_coder_lsp.elixir.client import (
-    ElixirHelper,
+from elixir_coder_lsp.elixir.client import ElixirHelper, default_helper
+from elixir_coder_lsp.elixir.errors import (
     HelperCrashed,
     HelperError,
     HelperRequestError,
     HelperTimeout,
     HelperUnavailable,
     ParseResult,
-    default_helper,
 )
 
 __all__ = [

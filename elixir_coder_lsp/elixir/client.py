@@ -12,31 +12,32 @@ from __future__ import annotations
 
 import atexit
 import collections
-import hashlib
 import itertools
-import json
 import logging
 import os
-import queue
 import shutil
-import signal
-import subprocess
-import tempfile
 import threading
 import time
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
+
+from elixir_coder_lsp.elixir.cache import HELPER_SCRIPT, compile_helper, helper_cache_dir, rules_cache_dir
+from elixir_coder_lsp.elixir.errors import (
+    HelperCrashed,
+    HelperError,
+    HelperRequestError,
+    HelperTimeout,
+    HelperUnavailable,
+    ParseResult,
+)
+from elixir_coder_lsp.elixir.process import HelperProcess, Retired, encode_request
 
 log = logging.getLogger(__name__)
 
-HELPER_SCRIPT = Path(__file__).with_name("helper.exs")
 ELIXIR_ENV = "ELIXIR_CODER_ELIXIR"  # path of the elixir executable, when not on PATH
-NO_CACHE_ENV = "ELIXIR_CODER_HELPER_NO_CACHE"
 
 # Idle BEAM schedulers busy-wait by default; on a shared laptop that burns CPU for nothing.
 _BASE_ERL_FLAGS = ("+sbwt", "none", "+sbwtdcpu", "none", "+sbwtdio", "none")
@@ -45,211 +46,6 @@ _NOT_FOUND = (
     "Elixir was not found on PATH; install it (Debian: apt-get install elixir) "
     f"or set {ELIXIR_ENV} to the full path of the elixir executable"
 )
-
-
-class HelperError(Exception):
-    """Base of every helper failure; ``kind`` is a short machine-readable tag."""
-
-    def __init__(self, kind: str, message: str) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.message = message
-
-
-class HelperUnavailable(HelperError):
-    """The helper cannot run: Elixir missing, closed, or cooling off after repeated crashes."""
-
-
-class HelperTimeout(HelperError):
-    """A request took longer than its timeout (the helper itself keeps running)."""
-
-
-class HelperCrashed(HelperError):
-    """The helper process died while the request was in flight."""
-
-
-class HelperRequestError(HelperError):
-    """The op itself failed: too_large, too_nested, invalid_input, unknown_op, syntax_error, ..."""
-
-
-@dataclass(frozen=True)
-class ParseResult:
-    """Outcome of ``parse``: ok, or the first syntax error's position (1-based, code points)."""
-
-    ok: bool
-    line: int | None = None
-    column: int | None = None
-    end_line: int | None = None
-    end_column: int | None = None
-    message: str = ""
-    token: str = ""
-
-    @classmethod
-    def from_result(cls, result: Mapping[str, Any]) -> ParseResult:
-        """Builds a ParseResult from the helper's ``parse`` result object."""
-        if result.get("ok"):
-            return cls(ok=True)
-        return cls(
-            ok=False,
-            line=result.get("line"),
-            column=result.get("column"),
-            end_line=result.get("end_line"),
-            end_column=result.get("end_column"),
-            message=result.get("message", ""),
-            token=result.get("token", ""),
-        )
-
-
-class _Retired(Exception):
-    """The process stopped taking requests between lookup and submit; use a fresh one."""
-
-
-class _Process:
-    """One running helper: the Popen, its reader threads and the requests waiting on it."""
-
-    def __init__(self, argv: list[str], env: dict[str, str], on_exit: Callable[..., None]) -> None:
-        self.popen = subprocess.Popen(
-            argv,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=env,
-            # Own process group: a Ctrl-C aimed at the editor must not reach the BEAM.
-            start_new_session=True,
-        )
-        self.pid = self.popen.pid
-        self.lock = threading.Lock()  # guards pending, dead, stdin_closed
-        # One writer thread: a caller never blocks on a full pipe (a stuck BEAM stops reading).
-        self._outbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
-        self.pending: dict[int, Future[dict[str, Any]]] = {}
-        self.dead = False
-        self.stdin_closed = False
-        self.retiring = False
-        self.intentional = False  # closed or recycled by us, not a crash
-        self.checking = False  # a health check is running
-        self.unresponsive = False  # killed because a ping went unanswered
-        self.atoms: tuple[int, int] = (0, 0)
-        self.baseline_atoms = 0  # atoms in use right after the boot
-        self.ready = threading.Event()  # set by the helper's hello line (or by its death)
-        self.stderr_tail: collections.deque[str] = collections.deque(maxlen=20)
-        self._on_exit = on_exit
-        threading.Thread(target=self._write_stdin, name=f"elixir-helper-in-{self.pid}", daemon=True).start()
-        threading.Thread(target=self._read_stdout, name=f"elixir-helper-{self.pid}", daemon=True).start()
-        threading.Thread(target=self._read_stderr, name=f"elixir-helper-err-{self.pid}", daemon=True).start()
-
-    def submit(self, rid: int, line: bytes) -> Future[dict[str, Any]]:
-        """Registers a request and writes it; raises _Retired when this process takes no more."""
-        fut: Future[dict[str, Any]] = Future()
-        with self.lock:
-            if self.dead or self.stdin_closed or self.retiring:
-                raise _Retired
-            self.pending[rid] = fut
-            self._outbox.put(line)
-        return fut
-
-    def forget(self, rid: int) -> None:
-        """Drops a request whose caller gave up; a late response is then ignored."""
-        with self.lock:
-            self.pending.pop(rid, None)
-        self.close_if_drained()
-
-    def retire(self) -> None:
-        """Takes no new requests; stdin closes (and the BEAM halts) once in-flight ones finish."""
-        with self.lock:
-            self.retiring = True
-            self.intentional = True
-        self.close_if_drained()
-
-    def close_if_drained(self) -> None:
-        with self.lock:
-            if not (self.retiring and not self.pending and not self.stdin_closed):
-                return
-            self.stdin_closed = True
-        self._close_stdin()
-
-    def _close_stdin(self) -> None:
-        self._outbox.put(None)  # after every request already queued
-
-    def _write_stdin(self) -> None:
-        stdin = self.popen.stdin
-        assert stdin is not None
-        try:
-            while (line := self._outbox.get()) is not None:
-                stdin.write(line)
-                stdin.flush()
-        except (OSError, ValueError):
-            pass  # the process is gone; the stdout reader fails what is pending when it sees EOF
-        try:
-            stdin.close()
-        except OSError:
-            pass
-
-    def shutdown(self, grace: float = 2.0) -> None:
-        """Closes stdin, waits up to ``grace`` seconds, then kills the process group."""
-        with self.lock:
-            self.intentional = True
-            self.retiring = True
-            self.stdin_closed = True
-        self._close_stdin()
-        try:
-            self.popen.wait(grace)
-        except subprocess.TimeoutExpired:
-            self.kill()
-
-    def kill(self) -> None:
-        """Kills the BEAM and anything it started (its own process group)."""
-        try:
-            os.killpg(self.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            try:
-                self.popen.kill()
-            except ProcessLookupError:
-                pass
-
-    def _read_stdout(self) -> None:
-        assert self.popen.stdout is not None
-        for raw in self.popen.stdout:
-            try:
-                response = json.loads(raw)
-            except ValueError:
-                log.warning("elixir helper wrote a non-protocol line: %r", raw[:200])
-                continue
-            if not isinstance(response, dict):
-                continue
-            atoms = response.get("atoms")
-            if isinstance(atoms, list) and len(atoms) == 2:
-                self.atoms = (int(atoms[0]), int(atoms[1]))
-            rid = response.get("id")
-            if rid is None:
-                result = response.get("result")
-                if isinstance(result, dict) and result.get("ready"):
-                    self.baseline_atoms = self.atoms[0]
-                    self.ready.set()
-                else:
-                    log.warning("elixir helper error without id: %s", response.get("error"))
-                continue
-            with self.lock:
-                fut = self.pending.pop(rid, None)
-            if fut is None:
-                continue  # a late answer to a request that timed out
-            if not fut.done():
-                fut.set_result(response)
-            self.close_if_drained()
-        code = self.popen.wait()
-        self.ready.set()  # wake anyone waiting for a boot that will never finish
-        with self.lock:
-            self.dead = True
-            pending = list(self.pending.values())
-            self.pending.clear()
-        self._on_exit(self, code, pending)
-
-    def _read_stderr(self) -> None:
-        assert self.popen.stderr is not None
-        for raw in self.popen.stderr:
-            text = raw.decode("utf-8", "replace").rstrip()
-            if text:
-                self.stderr_tail.append(text)
-                log.debug("elixir helper: %s", text)
 
 
 _live: weakref.WeakSet[ElixirHelper] = weakref.WeakSet()
@@ -294,8 +90,8 @@ class ElixirHelper:
         self._recycle_at = recycle_at
         self._env_overrides = dict(env or {})
         self._lock = threading.RLock()
-        self._proc: _Process | None = None
-        self._retiring: set[_Process] = set()
+        self._proc: HelperProcess | None = None
+        self._retiring: set[HelperProcess] = set()
         self._ids = itertools.count(1)
         self._crashes: collections.deque[float] = collections.deque()
         self._cooldown_until = 0.0
@@ -320,8 +116,8 @@ class ElixirHelper:
             rid = next(self._ids)
             message["id"] = rid
             try:
-                fut = proc.submit(rid, _encode(message))
-            except _Retired:
+                fut = proc.submit(rid, encode_request(message))
+            except Retired:
                 continue
             if not proc.ready.wait(self.startup_timeout):
                 # A boot this slow is stuck; the request's own timeout starts only after the boot.
@@ -405,7 +201,7 @@ class ElixirHelper:
 
     # -- supervision --------------------------------------------------------------------------
 
-    def _process(self) -> _Process:
+    def _process(self) -> HelperProcess:
         with self._lock:
             if self._closed:
                 raise HelperUnavailable("closed", "this Elixir helper has been closed")
@@ -419,7 +215,7 @@ class ElixirHelper:
             self._proc = self._spawn()
             return self._proc
 
-    def _spawn(self) -> _Process:
+    def _spawn(self) -> HelperProcess:
         recent = len(self._crashes)
         if recent >= 2:
             # Back off a little when it keeps dying, without stalling the first restart.
@@ -429,18 +225,18 @@ class ElixirHelper:
         env.update(self._env_overrides)
         env["ELIXIR_CODER_HELPER_DIR"] = str(HELPER_SCRIPT.parent)
         erl = " ".join((*_BASE_ERL_FLAGS, *self._erl_flags))
-        cache = _cache_dir(elixir)
+        cache = helper_cache_dir(elixir)
         if cache is not None:
-            env["ELIXIR_CODER_HELPER_RULES_CACHE"] = str(_rules_cache_dir(cache))
+            env["ELIXIR_CODER_HELPER_RULES_CACHE"] = str(rules_cache_dir(cache))
         if cache is not None and not (cache / "complete").exists():
             # Compiling once (~1 s) makes every later start ~3x faster, across processes too.
-            _compile_cache(elixir, cache, env)
+            compile_helper(elixir, cache, env)
         if cache is not None and (cache / "complete").exists():
             argv = [elixir, "--erl", erl, "-pa", str(cache), "-e", _MAIN_EXPR]
         else:
             argv = [elixir, "--erl", erl, str(HELPER_SCRIPT)]
         try:
-            proc = _Process(argv, env, self._on_exit)
+            proc = HelperProcess(argv, env, self._on_exit)
         except OSError as e:
             raise HelperUnavailable("unavailable", f"could not start the Elixir helper ({elixir}): {e}") from None
         self._starts += 1
@@ -459,7 +255,7 @@ class ElixirHelper:
             raise HelperUnavailable("unavailable", _NOT_FOUND)
         return found
 
-    def _on_exit(self, proc: _Process, code: int, pending: list[Future[dict[str, Any]]]) -> None:
+    def _on_exit(self, proc: HelperProcess, code: int, pending: list[Future[dict[str, Any]]]) -> None:
         with self._lock:
             self._retiring.discard(proc)
             if self._proc is proc:
@@ -511,7 +307,7 @@ class ElixirHelper:
                 except HelperUnavailable as e:
                     log.warning("could not restart the elixir helper: %s", e)
 
-    def _watch_atoms(self, proc: _Process) -> None:
+    def _watch_atoms(self, proc: HelperProcess) -> None:
         count, limit = proc.atoms
         if not limit or proc.retiring or count < self._recycle_at * limit:
             return
@@ -521,7 +317,7 @@ class ElixirHelper:
             return
         self._recycle(proc)
 
-    def _recycle(self, proc: _Process) -> None:
+    def _recycle(self, proc: HelperProcess) -> None:
         """Replaces a process whose atom table is filling up; its in-flight requests finish first."""
         with self._lock:
             if proc.retiring:
@@ -538,7 +334,7 @@ class ElixirHelper:
                     pass
         log.info("recycling elixir helper pid %s (atoms %s/%s)", proc.pid, *proc.atoms)
 
-    def _health_check(self, proc: _Process) -> None:
+    def _health_check(self, proc: HelperProcess) -> None:
         """After a timeout, pings in the background; a silent BEAM is killed (and restarted)."""
         with proc.lock:
             if proc.checking or proc.dead:
@@ -548,14 +344,14 @@ class ElixirHelper:
         def check() -> None:
             rid = next(self._ids)
             try:
-                fut = proc.submit(rid, _encode({"id": rid, "op": "ping", "args": {}}))
+                fut = proc.submit(rid, encode_request({"id": rid, "op": "ping", "args": {}}))
                 fut.result(self.health_timeout)
             except FutureTimeout:
                 proc.forget(rid)
                 log.warning("elixir helper pid %s is unresponsive; killing it", proc.pid)
                 proc.unresponsive = True
                 proc.kill()
-            except (_Retired, HelperError):
+            except (Retired, HelperError):
                 pass
             finally:
                 proc.checking = False
@@ -563,92 +359,10 @@ class ElixirHelper:
         threading.Thread(target=check, name="elixir-helper-health", daemon=True).start()
 
 
-def _encode(message: Mapping[str, Any]) -> bytes:
-    text = json.dumps(message, ensure_ascii=False, separators=(",", ":")) + "\n"
-    try:
-        return text.encode("utf-8")
-    except UnicodeEncodeError:
-        pass
-    try:
-        # Bytes that were not UTF-8 (see _text) go out as the same raw bytes; the helper rejects them.
-        return text.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "surrogatepass")
-
-
 def _text(code: str | bytes) -> str:
     if isinstance(code, bytes):
         return code.decode("utf-8", "surrogateescape")
     return code
-
-
-def _cache_dir(elixir: str) -> Path | None:
-    """Where the precompiled helper lives, keyed by helper.exs and the Elixir/OTP installation."""
-    if os.environ.get(NO_CACHE_ENV) == "1":
-        return None
-    digest = hashlib.sha256(HELPER_SCRIPT.read_bytes())
-    for exe in (elixir, shutil.which("erl") or ""):
-        if exe:
-            real = os.path.realpath(exe)
-            try:
-                digest.update(f"{real}:{os.stat(real).st_mtime_ns}".encode())
-            except OSError:
-                pass
-    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return root / "elixir-coder" / f"helper-{digest.hexdigest()[:20]}"
-
-
-def _rules_cache_dir(helper_cache: Path) -> Path:
-    """Where the helper caches compiled rules/*.exs, keyed by their names and contents."""
-    digest = hashlib.sha256(helper_cache.name.encode())
-    for path in sorted((HELPER_SCRIPT.parent / "rules").glob("*.exs")):
-        digest.update(path.name.encode() + b"\0")
-        try:
-            digest.update(path.read_bytes())
-        except OSError:
-            pass
-        digest.update(b"\0")
-    return helper_cache.parent / f"rules-{digest.hexdigest()[:20]}"
-
-
-def _compile_cache(elixir: str, cache: Path, env: dict[str, str]) -> None:
-    elixirc = Path(elixir).with_name("elixirc")
-    compiler = str(elixirc) if elixirc.exists() else shutil.which("elixirc")
-    if compiler is None:
-        return
-    try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=cache.parent))
-        done = subprocess.run(
-            [compiler, "-o", str(tmp), str(HELPER_SCRIPT)],
-            env={**env, "ELIXIR_CODER_HELPER_COMPILE_ONLY": "1"},
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=300,
-        )
-        if done.returncode != 0:
-            log.debug("precompiling helper.exs failed: %s", done.stderr.decode("utf-8", "replace")[-500:])
-            shutil.rmtree(tmp, ignore_errors=True)
-            return
-        (tmp / "complete").write_text("")
-        try:
-            os.replace(tmp, cache)
-        except OSError:  # another process got there first
-            shutil.rmtree(tmp, ignore_errors=True)
-        _prune_caches(cache.parent)
-    except (OSError, subprocess.SubprocessError) as e:
-        log.debug("could not precompile the elixir helper: %s", e)
-
-
-def _prune_caches(root: Path, max_age_s: float = 7 * 86400) -> None:
-    """Removes helper/rules caches unused for a week (each change of the code leaves one)."""
-    now = time.time()
-    for path in [*root.glob("helper-*"), *root.glob("rules-*")]:
-        try:
-            if now - path.stat().st_mtime > max_age_s:
-                shutil.rmtree(path, ignore_errors=True)
-        except OSError:
-            pass
 
 
 _default: ElixirHelper | None = None

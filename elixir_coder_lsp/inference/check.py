@@ -9,12 +9,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from elixir_coder_lsp.findings import Finding
 from elixir_coder_lsp.rules import catalogue
 from elixir_coder_lsp.rules.credo_config import CredoConfig
 from elixir_coder_lsp.severity import severity_for_credo_priority, severity_for_sobelow_confidence
+
+if TYPE_CHECKING:
+    from elixir_coder_lsp.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -44,14 +47,10 @@ def _helper(helper: Any) -> Any:
     return default_helper()
 
 
-def _sets(settings: Any, wanted: Iterable[str]) -> list[str]:
-    checks = getattr(settings, "checks", None)
-    out = []
-    for name in wanted:
-        mode = getattr(checks, name, "auto") if checks is not None else "auto"
-        if mode != "off":
-            out.append(name)
-    return out
+def _sets(settings: Settings | None, wanted: Iterable[str]) -> list[str]:
+    """The rule sets to run: those wanted that checks.credo / checks.sobelow do not turn off."""
+    modes = {"credo": settings.checks.credo, "sobelow": settings.checks.sobelow} if settings is not None else {}
+    return [name for name in wanted if modes.get(name, "auto") != "off"]
 
 
 def syntax_finding(error: Mapping[str, Any], filename: str | None = None) -> Finding:
@@ -77,7 +76,7 @@ def syntax_finding(error: Mapping[str, Any], filename: str | None = None) -> Fin
     )
 
 
-def finding_from_map(data: Mapping[str, Any], *, filename: str | None = None, settings: Any = None) -> Finding:
+def finding_from_map(data: Mapping[str, Any], *, filename: str | None = None, settings: Settings | None = None) -> Finding:
     """Convert one rule finding map from the helper into a Finding."""
     rule_id = str(data.get("rule"))
     rule = catalogue.get(rule_id)
@@ -125,7 +124,7 @@ def analyze(
     code: str,
     *,
     filename: str | None = None,
-    settings: Any = None,
+    settings: Settings | None = None,
     credo_config: CredoConfig | None = None,
     helper: Any = None,
     sets: Iterable[str] = ("credo", "sobelow"),
@@ -133,7 +132,7 @@ def analyze(
     disabled: Iterable[str] = (),
 ) -> CheckResult:
     """Syntax + built-in Credo + built-in Sobelow rules in one helper round trip."""
-    from elixir_coder_lsp.elixir.client import HelperError
+    from elixir_coder_lsp.elixir.errors import HelperError
 
     args: dict[str, Any] = {"code": code, "filename": filename, "sets": _sets(settings, sets)}
     if credo_config is not None:
@@ -154,7 +153,7 @@ def analyze(
 
 def check_syntax(code: str, *, filename: str | None = None, helper: Any = None) -> CheckResult:
     """Only the parser: no findings when the code parses, else one Elixir.SyntaxError finding."""
-    from elixir_coder_lsp.elixir.client import HelperError
+    from elixir_coder_lsp.elixir.errors import HelperError
 
     try:
         parsed = _helper(helper).parse(code)
@@ -162,8 +161,7 @@ def check_syntax(code: str, *, filename: str | None = None, helper: Any = None) 
         return CheckResult([], "elixir", exc.message)
     if parsed.ok:
         return CheckResult([], "elixir", None)
-    error = {"line": parsed.line, "column": parsed.column, "message": getattr(parsed, "message", None),
-             "token": getattr(parsed, "token", None)}
+    error = {"line": parsed.line, "column": parsed.column, "message": parsed.message, "token": parsed.token}
     return CheckResult([syntax_finding(error, filename)], "elixir", None)
 
 

@@ -1,4 +1,8 @@
-"""The engine loop body: schedule -> forward (decode + prefill) -> grammar mask -> sample -> update."""
+"""The engine loop body: schedule -> forward (decode + prefill) -> grammar mask -> sample -> update.
+
+Text, stop strings, stream events and results are the output processor's (inference/output.py); which
+requests run is the scheduler's. The engine owns the batch rows, the grammar constraints and sampling.
+"""
 
 from __future__ import annotations
 
@@ -6,37 +10,35 @@ import random
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import torch
 
 from elixir_coder_lsp.inference import closing, steering
 from elixir_coder_lsp.inference.runner import ModelRunner
-from elixir_coder_lsp.inference.sampling import detokenize_step, find_stop, make_generator, sample_tokens, stream_holdback
+from elixir_coder_lsp.inference.options import ServingOptions
+from elixir_coder_lsp.inference.output import Finished, OutputProcessor, StepOutput, cancelled
+from elixir_coder_lsp.inference.sampling import make_generator, sample_tokens
 from elixir_coder_lsp.inference.scheduler import RequestState, Scheduler, SequenceState
-from elixir_coder_lsp.inference.types import Completion, GenerationError, GenerationRequest, GenerationResult, StreamEvent
-
-if TYPE_CHECKING:
-    from elixir_coder_lsp.inference.serving import Serving
+from elixir_coder_lsp.inference.types import GenerationError, GenerationRequest, GenerationResult, StreamEvent
 
 
-@dataclass
-class Finished:
-    """A request that left the engine: a result, or an error message with its kind (error | cancelled)."""
+class LoadedModel(Protocol):
+    """What the engine needs of a loaded model; inference/serving.py's ``Serving`` is the one in use.
 
-    request_id: str
-    result: GenerationResult | None = None
-    error: str | None = None
-    kind: str = "error"
+    A protocol rather than an import keeps the dependency one way: serving builds engines, the engine
+    never imports serving.
+    """
 
+    model: Any
+    tokenizer: Any
+    options: ServingOptions
+    device: str
+    eos_token_ids: frozenset[int]
 
-@dataclass
-class StepOutput:
-    """What one step produced: streamed events (phase + token) and finished requests."""
-
-    events: list[StreamEvent] = field(default_factory=list)
-    finished: list[Finished] = field(default_factory=list)
-    tokens: int = 0  # tokens sampled in this step (all rows)
+    def mask_store(self) -> Any:
+        """The grammar mask store for this tokenizer."""
+        ...
 
 
 @dataclass
@@ -110,7 +112,7 @@ class _VocabSteering:
 class Engine:
     """Continuous-batching generation over one loaded model; single-threaded (the worker loop drives it)."""
 
-    def __init__(self, serving: Serving) -> None:
+    def __init__(self, serving: LoadedModel) -> None:
         self.serving = serving
         self.tokenizer = serving.tokenizer
         opts = serving.options
@@ -119,6 +121,7 @@ class Engine:
         self.runner = ModelRunner(serving.model, serving.device, use_adapters=bool(opts.adapters))
         self.adapters = dict(opts.adapters)
         self.eos = serving.eos_token_ids
+        self.output = OutputProcessor(self.tokenizer)
         self._rows: dict[int, tuple[RequestState, SequenceState]] = {}
         self._next_seq = 0
         self._pending: list[Finished] = []  # failures found before a step (bad prompt, cancelled while waiting)
@@ -150,7 +153,7 @@ class Engine:
 
     def prompt_text(self, request: GenerationRequest) -> str:
         """The text to tokenize: ``prompt`` as-is, or the role prompt built around it when ``context`` is set."""
-        if getattr(request, "context", None) is None:
+        if request.context is None:
             return request.prompt
         from elixir_coder_lsp.inference.prompts import build_prompt
 
@@ -159,15 +162,10 @@ class Engine:
 
     def cancel(self, request_id: str) -> bool:
         """Cancel a waiting or running request; running rows leave the batch at the next step."""
-        state = self.scheduler.remove_waiting(request_id)
-        if state is not None:
-            self._pending.append(Finished(request_id, error="The request was cancelled", kind="cancelled"))
-            return True
-        state = self.scheduler.find_running(request_id)
-        if state is not None and not state.cancelled:
-            state.cancelled = True
-            return True
-        return False
+        outcome = self.scheduler.cancel(request_id)
+        if outcome == "removed":
+            self._pending.append(cancelled(request_id))
+        return outcome is not None
 
     def wait_time(self) -> float | None:
         """Seconds until a step is useful: None = idle, 0 = now."""
@@ -176,10 +174,12 @@ class Engine:
         return self.scheduler.wait_time()
 
     def has_work(self) -> bool:
-        return bool(self._pending or self.scheduler.running or self.scheduler.waiting)
+        """Whether a failure is waiting to be reported or a request is waiting or running."""
+        return bool(self._pending) or self.scheduler.has_unfinished()
 
     def queue_depth(self) -> int:
-        return len(self.scheduler.waiting) + len(self.scheduler.running)
+        """Requests waiting or running (the worker's answer to a health check)."""
+        return self.scheduler.num_unfinished()
 
     def generate(self, requests: Iterable[GenerationRequest]) -> list[GenerationResult]:
         """Run requests to completion in-process; results in request order (errors raise GenerationError)."""
@@ -205,8 +205,7 @@ class Engine:
 
     def fail_running(self, message: str) -> list[Finished]:
         """Drop the whole running batch (e.g. after running out of memory); its requests fail with ``message``."""
-        states = list(self.scheduler.running)
-        self.scheduler.retire(states)
+        states = self.scheduler.take_all_running()
         self.runner.remove(list(self.runner.row_ids))
         self._rows.clear()
         return [Finished(st.request.id, error=message) for st in states if not st.finished or st.cancelled]
@@ -249,7 +248,7 @@ class Engine:
             elif not self._maybe_close_out(state, seq, p_eos):
                 self._update(state, seq, token, lp)
             out.tokens += 1
-            self._stream(state, seq, out)
+            self.output.stream(state, seq, out)
 
         self._retire_finished(out)
         return out
@@ -277,7 +276,7 @@ class Engine:
                     store.constraint(req.entry_rule, extra_rules=req.extra_rules, monitors=req.monitors) for _ in range(state.rows)
                 ]
             except Exception as exc:  # noqa: BLE001 - a grammar problem fails this request only
-                self.scheduler.retire([state])
+                self.scheduler.finish([state])
                 out.finished.append(Finished(req.id, error=f"Constrained generation failed: {exc}"))
                 return False
         base_seed = req.params.seed if req.params.seed is not None else random.SystemRandom().randrange(2**62)
@@ -436,48 +435,17 @@ class Engine:
                 seq.error = seq.constraint.error or "token rejected by the grammar"
             elif seq.constraint.is_finished():
                 seq.finish_reason = "stop"
-        delta, seq.prefix_offset, seq.read_offset = detokenize_step(self.tokenizer, seq.output_ids, seq.prefix_offset, seq.read_offset)
-        if delta:
-            before = len(seq.text)
-            seq.text += delta
-            stops = state.request.params.stop
-            if stops:
-                at = find_stop(seq.text, stops, before)
-                if at is not None:
-                    seq.text = seq.text[:at]
-                    seq.finish_reason = "stop"
-        if seq.finish_reason is None and len(seq.output_ids) >= state.budget:
-            seq.finish_reason = "length"
-
-    def _stream(self, state: RequestState, seq: SequenceState, out: StepOutput) -> None:
-        if seq.finished:
-            end = len(seq.text)
-        else:
-            end = len(seq.text) - stream_holdback(state.request.params.stop) if state.request.params.stop else len(seq.text)
-        if end > seq.emitted or seq.finished:
-            piece = seq.text[seq.emitted : max(seq.emitted, end)]
-            seq.emitted = max(seq.emitted, end)
-            if piece:
-                out.events.append(
-                    StreamEvent(
-                        request_id=state.request.id,
-                        kind="token",
-                        index=seq.index,
-                        text=piece,
-                        tokens_so_far=len(seq.output_ids),
-                    )
-                )
+        self.output.on_token(state, seq)
 
     def _drop_cancelled(self, out: StepOutput) -> None:
-        cancelled = [r for r in self.scheduler.running if r.cancelled]
-        if not cancelled:
+        dropped = self.scheduler.take_cancelled()
+        if not dropped:
             return
-        ids = [s.seq_id for r in cancelled for s in r.seqs]
+        ids = [s.seq_id for r in dropped for s in r.seqs]
         self.runner.remove(ids)
         for sid in ids:
             self._rows.pop(sid, None)
-        self.scheduler.retire(cancelled)
-        out.finished.extend(Finished(r.request.id, error="The request was cancelled", kind="cancelled") for r in cancelled)
+        out.finished.extend(cancelled(r.request.id) for r in dropped)
 
     def _retire_finished(self, out: StepOutput) -> None:
         gone = [sid for sid in self.runner.row_ids if self._rows[sid][1].finished]
@@ -485,37 +453,9 @@ class Engine:
             self.runner.remove(gone)
             for sid in gone:
                 self._rows.pop(sid, None)
-        done = [r for r in self.scheduler.running if r.finished and not r.cancelled]
+        done = self.scheduler.take_finished()
         if not done:
             return
-        self.scheduler.retire(done)
         now = time.monotonic()
         for state in done:
-            out.finished.append(Finished(state.request.id, result=self._result(state, now)))
-
-    def _result(self, state: RequestState, now: float) -> GenerationResult:
-        params = state.request.params
-        completions = []
-        for seq in sorted(state.seqs, key=lambda s: s.index):
-            # closing tokens were appended, not sampled: they carry no log-probability
-            scored = len(seq.output_ids) - seq.closed_tokens + (1 if seq.finish_reason == "stop" and not seq.error and not seq.closed_tokens else 0)
-            completions.append(
-                Completion(
-                    text=seq.text,
-                    token_ids=list(seq.output_ids),
-                    finish_reason=seq.finish_reason or "stop",
-                    logprob=seq.logprob if params.logprobs else None,
-                    mean_logprob=(seq.logprob / max(1, scored)) if params.logprobs else None,
-                    num_tokens=len(seq.output_ids),
-                    closed_tokens=seq.closed_tokens,
-                )
-            )
-        errors = [s.error for s in state.seqs if s.error]
-        admitted = state.admitted_at or state.arrival
-        timings = {
-            "queued_s": admitted - state.arrival,
-            "first_token_s": (state.first_token_at or now) - state.arrival,
-            "total_s": now - state.arrival,
-        }
-        return GenerationResult(request_id=state.request.id, completions=completions, timings=timings, error=errors[0] if errors else None)
-
+            out.finished.append(Finished(state.request.id, result=self.output.result(state, now)))

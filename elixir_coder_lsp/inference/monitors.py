@@ -7,7 +7,7 @@ the grammar mask. A call is "completed" when its name is followed by a character
 identifier (or by the end of the output), so `String.to_existing_atom` and `dbg_level` stay allowed.
 Monitors apply to the raw text (a banned spelling inside a string or comment is banned too).
 
-Settings keys (CONTRACT.md §1 `generation.monitors`) and the rules they prevent:
+Settings keys (`generation.monitors`, docs/protocol.md) and the rules they prevent:
   stringToAtom  String.to_atom                    Sobelow.DOS.StringToAtom
   listToAtom    List.to_atom                      Sobelow.DOS.ListToAtom
   codeEval      Code.eval_string, Code.eval_quoted Sobelow.RCE.CodeModule
@@ -22,6 +22,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
+
+from elixir_coder_lsp.rules import catalogue
+from elixir_coder_lsp.rules.rule import Rule
 
 log = logging.getLogger(__name__)
 
@@ -62,12 +65,8 @@ class CallMonitor:
         self._containing: dict[tuple[int, str], list[int]] = {}
 
     @property
-    def rule(self) -> Any:
+    def rule(self) -> Rule | None:
         """The catalogue entry for the rule this monitor prevents (None when the catalogue lacks it)."""
-        try:
-            from elixir_coder_lsp.rules import catalogue
-        except ImportError:  # pragma: no cover - the catalogue ships with the package
-            return None
         return catalogue.get(self.rule_id)
 
     def _violations(self, text: str, final: bool) -> bool:

@@ -9,16 +9,19 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from elixir_coder_lsp.inference.backends.base import Backend, EventCallback, StatusCallback
 from elixir_coder_lsp.inference.metrics import InstanceMetrics
 from elixir_coder_lsp.inference.types import GenerationError, GenerationRequest, GenerationResult, InstanceStatus
 
+if TYPE_CHECKING:
+    from elixir_coder_lsp.settings import ModelSettings, Settings
+
 log = logging.getLogger(__name__)
 
 STATE_ORDER = {"busy": 0, "idle": 1, "loading": 2, "stopped": 3, "failed": 4}
-BackendFactory = Callable[[str, Any, StatusCallback | None], Backend]
+BackendFactory = Callable[[str, "ModelSettings", StatusCallback | None], Backend]
 
 
 def sticky_fraction(key: str) -> float:
@@ -55,9 +58,8 @@ def least_outstanding(outstanding: list[int], start: int = 0) -> int:
 def default_backend_factory(num_threads: int | None = None) -> BackendFactory:
     """Backends by models.NAME.backend: "local" -> LocalBackend, "openai" -> OpenAIBackend (imported lazily)."""
 
-    def make(name: str, model_settings: Any, on_status: StatusCallback | None) -> Backend:
-        kind = getattr(model_settings, "backend", "local")
-        if kind == "openai":
+    def make(name: str, model_settings: ModelSettings, on_status: StatusCallback | None) -> Backend:
+        if model_settings.backend == "openai":
             from elixir_coder_lsp.inference.backends.openai import OpenAIBackend
 
             return OpenAIBackend(name, model_settings, on_status=on_status)
@@ -71,10 +73,10 @@ def default_backend_factory(num_threads: int | None = None) -> BackendFactory:
 class _Instance:
     """One named instance: its settings, replicas (created lazily), outstanding counts and metrics."""
 
-    def __init__(self, name: str, settings: Any) -> None:
+    def __init__(self, name: str, settings: ModelSettings) -> None:
         self.name = name
         self.settings = settings
-        self.replicas: list[Backend | None] = [None] * max(1, int(getattr(settings, "replicas", 1) or 1))
+        self.replicas: list[Backend | None] = [None] * max(1, settings.replicas)
         self.outstanding = [0] * len(self.replicas)
         self.metrics = InstanceMetrics()
         self.rr = 0
@@ -86,7 +88,7 @@ class ModelPool:
 
     def __init__(
         self,
-        settings: Any,
+        settings: Settings,
         *,
         on_status: Callable[[InstanceStatus], None] | None = None,
         backend_factory: BackendFactory | None = None,
@@ -153,14 +155,14 @@ class ModelPool:
     def preload(self) -> None:
         """Start the instances whose settings say preload = true."""
         with self._lock:
-            targets = [(inst, i) for inst in self._instances.values() if getattr(inst.settings, "preload", False) for i in range(len(inst.replicas))]
+            targets = [(inst, i) for inst in self._instances.values() if inst.settings.preload for i in range(len(inst.replicas))]
             backends = [self._backend(inst, i) for inst, i in targets]
         for backend in backends:
             start = getattr(backend, "preload", None)
             if callable(start):
                 start()
 
-    def update_settings(self, settings: Any) -> None:
+    def update_settings(self, settings: Settings) -> None:
         """Apply new settings: instances whose settings changed (or that were removed) are stopped and recreated lazily."""
         stale = self._apply_settings(settings)
         for backend in stale:
@@ -204,7 +206,7 @@ class ModelPool:
             inst = self._instances.get(name) or next(iter(self._instances.values()), None)
         if inst is None:
             return None
-        return load_tokenizer(str(getattr(inst.settings, "checkpoint", "")))
+        return load_tokenizer(inst.settings.checkpoint)
 
     def build_prompt(
         self, role: str, request_text: str, context: Any = None, *, instance: str | None = None, prefix: str = ""
@@ -216,20 +218,18 @@ class ModelPool:
             inst = self._instances.get(instance or self._default)
         override = ""
         if inst is not None:
-            roles = getattr(inst.settings, "roles", {}) or {}
-            role_settings = roles.get(role)
-            override = getattr(role_settings, "template", "") if role_settings is not None else ""
+            role_settings = inst.settings.roles.get(role)
+            override = role_settings.template if role_settings is not None else ""
         return build_prompt(self.tokenizer(instance), role, request_text, context, template=override, prefix=prefix)
 
     # -- internals -----------------------------------------------------------------------------------
 
-    def _apply_settings(self, settings: Any) -> list[Backend]:
-        models = dict(getattr(settings, "models", {}) or {})
-        routing = getattr(settings, "routing", None)
+    def _apply_settings(self, settings: Settings) -> list[Backend]:
+        models = dict(settings.models)
         stale: list[Backend] = []
         with self._lock:
-            self._default = getattr(routing, "default", "default") if routing is not None else "default"
-            self._weights = dict(getattr(routing, "weights", {}) or {}) if routing is not None else {}
+            self._default = settings.routing.default
+            self._weights = dict(settings.routing.weights)
             for name in list(self._instances):
                 inst = self._instances[name]
                 if name not in models or models[name] != inst.settings:
@@ -268,7 +268,7 @@ class ModelPool:
             total = (result.timings or {}).get("total_s")
             begin = now - total if isinstance(total, (int, float)) and 0 <= total <= now - started else started
             inst.metrics.record(begin, sum(c.num_tokens for c in result.completions), now)
-        elif getattr(exc, "kind", "") != "cancelled":
+        elif not (isinstance(exc, GenerationError) and exc.kind == "cancelled"):
             inst.metrics.record_error()
 
     def _status_of(self, inst: _Instance) -> InstanceStatus:
@@ -283,8 +283,8 @@ class ModelPool:
             state, message = "stopped", ""
         return InstanceStatus(
             name=inst.name,
-            checkpoint=str(getattr(inst.settings, "checkpoint", "")),
-            backend=str(getattr(inst.settings, "backend", "local")),
+            checkpoint=inst.settings.checkpoint,
+            backend=inst.settings.backend,
             state=state,
             message=message,
             queue=sum(inst.outstanding),

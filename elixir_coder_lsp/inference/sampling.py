@@ -1,9 +1,8 @@
-"""Per-row sampling (temperature, top-p, per-request generator), incremental detokenisation and stop strings."""
+"""Per-row sampling: temperature, top-p and a generator owned by each sample (text is inference/output.py's)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import torch
 
@@ -38,29 +37,3 @@ def sample_tokens(
         else:
             tokens[row] = int(torch.multinomial(probs, 1, generator=gen))
     return tokens
-
-
-def detokenize_step(tokenizer: Any, ids: list[int], prefix_offset: int, read_offset: int) -> tuple[str, int, int]:
-    """New text since the last call, decoding only a short window (byte-level BPE safe: partial UTF-8 waits)."""
-    prefix_text = tokenizer.decode(ids[prefix_offset:read_offset], skip_special_tokens=True)
-    new_text = tokenizer.decode(ids[prefix_offset:], skip_special_tokens=True)
-    if len(new_text) > len(prefix_text) and not new_text.endswith("\ufffd"):
-        return new_text[len(prefix_text) :], read_offset, len(ids)
-    return "", prefix_offset, read_offset
-
-
-def find_stop(text: str, stops: Sequence[str], since: int) -> int | None:
-    """Index where the earliest stop string starts in ``text``, searching from ``since`` (minus overlap)."""
-    best: int | None = None
-    for stop in stops:
-        if not stop:
-            continue
-        at = text.find(stop, max(0, since - len(stop) + 1))
-        if at != -1 and (best is None or at < best):
-            best = at
-    return best
-
-
-def stream_holdback(stops: Sequence[str]) -> int:
-    """How many trailing characters to hold back from streaming so a stop string is never shown."""
-    return max((len(s) for s in stops if s), default=1) - 1

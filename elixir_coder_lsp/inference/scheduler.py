@@ -5,9 +5,12 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
-from elixir_coder_lsp.inference.types import GenerationRequest
+from elixir_coder_lsp.inference.types import FinishReason, GenerationRequest
+
+
+CancelOutcome = Literal["removed", "flagged", None]
 
 
 @dataclass
@@ -22,7 +25,7 @@ class SequenceState:
     text: str = ""
     emitted: int = 0  # characters of `text` already streamed
     logprob: float = 0.0
-    finish_reason: str | None = None
+    finish_reason: FinishReason | None = None
     error: str | None = None
     closed_tokens: int = 0  # tokens appended by the close-out (constrained samples only)
     close_search_at: int = 1 << 30  # search for a close-out path when this few budget tokens are left
@@ -32,6 +35,7 @@ class SequenceState:
 
     @property
     def finished(self) -> bool:
+        """Whether this sample has a finish reason."""
         return self.finish_reason is not None
 
 
@@ -51,10 +55,12 @@ class RequestState:
 
     @property
     def rows(self) -> int:
+        """Batch rows this request takes: one per sample."""
         return max(1, self.request.params.n)
 
     @property
     def finished(self) -> bool:
+        """Whether the request is cancelled or all of its samples finished."""
         return self.cancelled or (bool(self.seqs) and all(s.finished for s in self.seqs))
 
 
@@ -66,59 +72,92 @@ class Scheduler:
     def __init__(self, max_batch_size: int, batch_timeout_s: float) -> None:
         self.max_batch_size = max(1, max_batch_size)
         self.batch_timeout_s = max(0.0, batch_timeout_s)
-        self.waiting: deque[RequestState] = deque()
-        self.running: list[RequestState] = []
+        self._waiting: deque[RequestState] = deque()
+        self._running: list[RequestState] = []
 
     def add(self, state: RequestState) -> None:
-        self.waiting.append(state)
+        """Queue a request at the back of the waiting line."""
+        self._waiting.append(state)
 
     def running_rows(self) -> int:
-        return sum(len([s for s in r.seqs if not s.finished]) for r in self.running)
+        """Batch rows in use: the unfinished samples of the running requests."""
+        return sum(len([s for s in r.seqs if not s.finished]) for r in self._running)
 
     def waiting_rows(self) -> int:
-        return sum(r.rows for r in self.waiting)
+        """Batch rows the waiting requests will need."""
+        return sum(r.rows for r in self._waiting)
 
     def wait_time(self, now: float | None = None) -> float | None:
         """Seconds the engine may sleep before the next step: None = nothing to do, 0 = step now."""
-        if self.running:
+        if self._running:
             return 0.0
-        if not self.waiting:
+        if not self._waiting:
             return None
         if self.waiting_rows() >= self.max_batch_size:
             return 0.0
         now = time.monotonic() if now is None else now
-        return max(0.0, self.waiting[0].arrival + self.batch_timeout_s - now)
+        return max(0.0, self._waiting[0].arrival + self.batch_timeout_s - now)
 
     def schedule(self, now: float | None = None) -> list[RequestState]:
         """Move the requests that join the batch at this step from waiting to running."""
-        if not self.waiting:
+        if not self._waiting:
             return []
         wait = self.wait_time(now)
         if wait is None or wait > 0:
             return []
         admitted: list[RequestState] = []
         rows = self.running_rows()
-        while self.waiting:
-            nxt = self.waiting[0]
+        while self._waiting:
+            nxt = self._waiting[0]
             # A request wider than the whole batch still runs, alone.
             if rows + nxt.rows > self.max_batch_size and (rows > 0 or admitted):
                 break
-            self.waiting.popleft()
+            self._waiting.popleft()
             admitted.append(nxt)
             rows += nxt.rows
-        self.running.extend(admitted)
+        self._running.extend(admitted)
         return admitted
 
-    def remove_waiting(self, request_id: str) -> RequestState | None:
-        for state in self.waiting:
+    def num_unfinished(self) -> int:
+        """Requests waiting or running."""
+        return len(self._waiting) + len(self._running)
+
+    def has_unfinished(self) -> bool:
+        """Whether any request is waiting or running."""
+        return bool(self._waiting or self._running)
+
+    def cancel(self, request_id: str) -> CancelOutcome:
+        """Drop a waiting request ("removed") or flag a running one for the engine to drop ("flagged")."""
+        for state in self._waiting:
             if state.request.id == request_id:
-                self.waiting.remove(state)
-                return state
+                self._waiting.remove(state)
+                return "removed"
+        state = next((r for r in self._running if r.request.id == request_id), None)
+        if state is not None and not state.cancelled:
+            state.cancelled = True
+            return "flagged"
         return None
 
-    def find_running(self, request_id: str) -> RequestState | None:
-        return next((r for r in self.running if r.request.id == request_id), None)
-
-    def retire(self, states: list[RequestState]) -> None:
+    def finish(self, states: list[RequestState]) -> None:
+        """Take requests out of the batch (finished, cancelled or failed)."""
         done = {id(s) for s in states}
-        self.running = [r for r in self.running if id(r) not in done]
+        self._running = [r for r in self._running if id(r) not in done]
+
+    def take_cancelled(self) -> list[RequestState]:
+        """Remove and return the running requests flagged as cancelled."""
+        gone = [r for r in self._running if r.cancelled]
+        if gone:
+            self.finish(gone)
+        return gone
+
+    def take_finished(self) -> list[RequestState]:
+        """Remove and return the running requests whose samples have all finished."""
+        done = [r for r in self._running if r.finished and not r.cancelled]
+        if done:
+            self.finish(done)
+        return done
+
+    def take_all_running(self) -> list[RequestState]:
+        """Empty the batch and return what was in it."""
+        states, self._running = self._running, []
+        return states

@@ -6,33 +6,20 @@ import logging
 import os
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from elixir_coder_lsp.inference.types import GenerationError
+from elixir_coder_lsp.inference.options import ServingOptions
+from elixir_coder_lsp.inference.types import FailureCategory, GenerationError
+
+if TYPE_CHECKING:
+    from elixir_coder_lsp.inference.engine import Engine
 
 log = logging.getLogger(__name__)
 _MASK_LOCK = threading.Lock()
 
 DTYPES = {"float32": "float32", "fp32": "float32", "bfloat16": "bfloat16", "bf16": "bfloat16", "float16": "float16", "fp16": "float16"}
-
-
-@dataclass
-class ServingOptions:
-    """How one model instance is loaded and batched."""
-
-    max_batch_size: int = 16
-    max_sequence_length: int = 4096
-    batch_timeout_ms: int = 10
-    device: str = "auto"
-    dtype: str = "auto"
-    attn_implementation: str = "sdpa"
-    compile: bool = False  # torch.compile the forward pass (GPU only)
-    adapters: dict[str, str] = field(default_factory=dict)  # role -> PEFT/LoRA adapter dir
-    templates: dict[str, str] = field(default_factory=dict)  # role -> prompt template override
-    allow_download: bool = False  # hub ids not in the local cache fail fast unless this is set
-    num_threads: int | None = None  # torch intra-op threads (None = torch's default)
 
 
 def resolve_device(device: str) -> str:
@@ -56,7 +43,7 @@ def resolve_dtype(dtype: str, device: str) -> Any:
     return getattr(torch, name)
 
 
-def classify_load_error(exc: BaseException) -> str:
+def classify_load_error(exc: BaseException) -> FailureCategory:
     """A short category for a load failure: 'out of memory', 'CUDA error' or 'bad checkpoint'."""
     text = f"{type(exc).__name__}: {exc}".lower()
     if "out of memory" in text or isinstance(exc, MemoryError) or "outofmemory" in text:
@@ -111,9 +98,12 @@ class Serving:
     _mask_store: Any = None
 
     @classmethod
-    def new(cls, model: Any, tokenizer: Any = None, **opts: Any) -> Serving:
-        """Load ``model``/``tokenizer`` (a local dir, a cached hub id, or loaded objects); raises GenerationError(kind="unavailable")."""
-        options = ServingOptions(**opts)
+    def new(cls, model: Any, tokenizer: Any = None, *, options: ServingOptions | None = None, **opts: Any) -> Serving:
+        """Load ``model``/``tokenizer`` (a local dir, a cached hub id, or loaded objects); raises GenerationError(kind="unavailable").
+
+        ``opts`` are ServingOptions fields; they override ``options`` where both are given.
+        """
+        options = replace(options, **opts) if options is not None else ServingOptions(**opts)
         started = time.monotonic()
         import torch
 
@@ -159,13 +149,11 @@ class Serving:
         return serving
 
     def mask_store(self) -> Any:
-        """The grammar mask store for this tokenizer (built once; needs inference/constraints.py)."""
+        """The grammar mask store for this tokenizer (built once)."""
+        from elixir_coder_lsp.inference import constraints  # llguidance loads only where grammars are used
+
         with _MASK_LOCK:
             if self._mask_store is None:
-                try:
-                    from elixir_coder_lsp.inference import constraints
-                except ImportError as exc:
-                    raise GenerationError(f"Constrained generation is not available: {exc}", kind="error") from exc
                 self._mask_store = constraints.build_mask_store(self.tokenizer)
             return self._mask_store
 
@@ -176,8 +164,10 @@ class Serving:
         except Exception as exc:  # noqa: BLE001 - constrained requests will report it when they come
             log.info("grammar support not prepared: %s", exc)
 
-    def engine(self) -> Any:
+    def engine(self) -> Engine:
         """A fresh engine (scheduler + runner + sampler) over this model."""
+        # imported here: the engine pulls in torch, and the parent process imports this module for
+        # check_checkpoint without ever loading a model
         from elixir_coder_lsp.inference.engine import Engine
 
         return Engine(self)

@@ -8,6 +8,13 @@ from typing import Any, Literal
 Role = Literal["generate", "question", "explain", "repair"]
 EntryRule = Literal["start", "module_body", "expr_seq"]
 FinishReason = Literal["stop", "length", "grammar", "cancelled", "error"]
+# Why a request could not be served: the engine only ever reports the first two; the backends add the rest
+# (no model to serve it, a deadline passed, the worker died under it).
+ErrorKind = Literal["error", "cancelled", "unavailable", "timeout", "crashed"]
+EngineErrorKind = Literal["error", "cancelled"]
+# Why a worker could not load or died: decides whether a restart can help (a bad checkpoint never loads).
+FailureCategory = Literal["out of memory", "CUDA error", "bad checkpoint", "error"]
+Phase = Literal["", "queued", "loading model", "generating"]
 
 
 @dataclass
@@ -78,7 +85,7 @@ class StreamEvent:
     kind: Literal["phase", "token", "done", "error"]
     index: int = 0
     text: str = ""
-    phase: str = ""  # queued | loading model | generating
+    phase: Phase = ""
     tokens_so_far: int = 0
     data: dict[str, Any] = field(default_factory=dict)
 
@@ -86,9 +93,9 @@ class StreamEvent:
 class GenerationError(Exception):
     """A request that could not be served; the message is shown to the user as-is."""
 
-    def __init__(self, message: str, *, kind: str = "error") -> None:
+    def __init__(self, message: str, *, kind: ErrorKind = "error") -> None:
         super().__init__(message)
-        self.kind = kind  # error | cancelled | unavailable | timeout | crashed
+        self.kind: ErrorKind = kind
 
 
 @dataclass

@@ -1,9 +1,6 @@
 """The model worker process: load a Serving, then run the engine loop against a pipe to the parent.
 
-Parent -> worker messages: ("submit", GenerationRequest), ("cancel", id), ("ping", token), ("stop",).
-Worker -> parent messages: ("ready", info), ("load_failed", message, category), ("step", events, finished),
-("pong", token), ("log", levelno, logger, text), ("fatal", message, category).
-Token events travel as tuples (request_id, index, text, tokens_so_far) to keep per-step IPC cheap.
+The messages on the pipe are inference/messages.py's.
 """
 
 from __future__ import annotations
@@ -13,8 +10,32 @@ import os
 import sys
 import threading
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from elixir_coder_lsp.inference.messages import (
+    Cancel,
+    Fatal,
+    FromWorker,
+    LoadFailed,
+    Log,
+    Ping,
+    Pong,
+    Ready,
+    Step,
+    Stop,
+    Submit,
+    ToWorker,
+    pack_event,
+)
+from elixir_coder_lsp.inference.options import ServingOptions
+from elixir_coder_lsp.inference.types import FailureCategory
+
+if TYPE_CHECKING:
+    from elixir_coder_lsp.inference.engine import Engine
+
+Send = Callable[[FromWorker], None]
 
 EXIT_LOAD_FAILED = 3
 EXIT_FATAL = 4
@@ -27,26 +48,25 @@ class WorkerConfig:
     name: str
     checkpoint: str
     tokenizer: str | None = None
-    options: dict[str, Any] = field(default_factory=dict)  # ServingOptions fields
-    num_threads: int | None = None
+    options: ServingOptions = field(default_factory=ServingOptions)
     log_level: int = logging.INFO
 
 
 class _PipeLogHandler(logging.Handler):
     """Sends the child's log records to the parent, which logs them under the instance's name."""
 
-    def __init__(self, send: Any) -> None:
+    def __init__(self, send: Send) -> None:
         super().__init__()
         self._send = send
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            self._send(("log", record.levelno, record.name, self.format(record)))
+            self._send(Log(record.levelno, record.name, self.format(record)))
         except Exception:  # noqa: BLE001 - the parent is gone; nothing to log to
             pass
 
 
-def classify_runtime_error(exc: BaseException) -> str:
+def classify_runtime_error(exc: BaseException) -> FailureCategory:
     """'out of memory', 'CUDA error' or 'error' for an exception that killed the engine loop."""
     text = f"{type(exc).__name__}: {exc}".lower()
     if "out of memory" in text or isinstance(exc, MemoryError):
@@ -60,7 +80,7 @@ def worker_main(conn: Any, config: WorkerConfig) -> None:
     """Entry point of the spawned process."""
     lock = threading.Lock()
 
-    def send(msg: tuple) -> None:
+    def send(msg: FromWorker) -> None:
         with lock:
             conn.send(msg)
 
@@ -71,30 +91,27 @@ def worker_main(conn: Any, config: WorkerConfig) -> None:
     root.setLevel(config.log_level)
     logging.captureWarnings(True)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    if not config.options.get("allow_download"):
+    if not config.options.allow_download:
         # Nothing in the worker may wait on the network (adapters, templates, remote code): offline by default.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
     from elixir_coder_lsp.inference.serving import Serving, classify_load_error
     from elixir_coder_lsp.inference.types import GenerationError
 
-    opts = dict(config.options)
-    if config.num_threads:
-        opts["num_threads"] = config.num_threads
     try:
-        serving = Serving.new(config.checkpoint, config.tokenizer or config.checkpoint, **opts)
+        serving = Serving.new(config.checkpoint, config.tokenizer or config.checkpoint, options=config.options)
     except GenerationError as exc:
-        send(("load_failed", str(exc), classify_load_error(exc)))
+        send(LoadFailed(str(exc), classify_load_error(exc)))
         conn.close()
         sys.exit(EXIT_LOAD_FAILED)
     except BaseException as exc:  # noqa: BLE001 - report any load failure as one line
-        send(("load_failed", f"Cannot load model {config.checkpoint}: {exc}", classify_load_error(exc)))
+        send(LoadFailed(f"Cannot load model {config.checkpoint}: {exc}", classify_load_error(exc)))
         conn.close()
         sys.exit(EXIT_LOAD_FAILED)
     engine = serving.engine()
     # The llguidance tokenizer takes a while for large vocabularies: build it while the first requests run.
     threading.Thread(target=serving.prepare_grammar, name="grammar-prepare", daemon=True).start()
-    send(("ready", {"load_s": serving.load_s, "device": serving.device, "dtype": str(serving.dtype).replace("torch.", "")}))
+    send(Ready(serving.load_s, serving.device, str(serving.dtype).replace("torch.", "")))
     try:
         run_loop(conn, engine, send)
     except (EOFError, OSError, KeyboardInterrupt):
@@ -102,13 +119,13 @@ def worker_main(conn: Any, config: WorkerConfig) -> None:
     except BaseException as exc:  # noqa: BLE001 - tell the parent why, then die so the supervisor restarts us
         logging.getLogger(__name__).error("engine loop failed: %s", "".join(traceback.format_exception(exc)))
         try:
-            send(("fatal", f"{type(exc).__name__}: {exc}".splitlines()[0][:300], classify_runtime_error(exc)))
+            send(Fatal(f"{type(exc).__name__}: {exc}".splitlines()[0][:300], classify_runtime_error(exc)))
         except Exception:  # noqa: BLE001
             pass
         sys.exit(EXIT_FATAL)
 
 
-def _capture_output(send: Any) -> None:
+def _capture_output(send: Send) -> None:
     """Route the child's stdout and stderr (library warnings, progress bars) into the parent's log.
 
     stdout may be the LSP's JSON-RPC stream (inherited), so nothing may reach it. The original stderr is
@@ -134,14 +151,14 @@ def _capture_output(send: Any) -> None:
                 text = line.rstrip("\n").split("\r")[-1].strip()
                 if text:
                     try:
-                        send(("log", logging.INFO, "stderr", text))
+                        send(Log(logging.INFO, "stderr", text))
                     except Exception:  # noqa: BLE001 - the parent is gone
                         return
 
     threading.Thread(target=forward, name="worker-output", daemon=True).start()
 
 
-def run_loop(conn: Any, engine: Any, send: Any) -> None:
+def run_loop(conn: Any, engine: Engine, send: Send) -> None:
     """Drain messages, step the engine while it has work, block on the pipe when idle."""
     while True:
         wait = engine.wait_time()
@@ -162,10 +179,10 @@ def run_loop(conn: Any, engine: Any, send: Any) -> None:
                 _free_memory()
                 failed = engine.fail_running(f"The model ran out of memory for this batch ({str(exc).splitlines()[0][:200]})")
                 logging.getLogger(__name__).warning("out of memory in a decode step; failed %d requests", len(failed))
-                send(("step", [], failed))
+                send(Step([], failed))
                 continue
             if out.events or out.finished:
-                send(("step", _pack_events(out.events), out.finished))
+                send(Step([pack_event(ev) for ev in out.events], out.finished))
 
 
 def _free_memory() -> None:
@@ -181,24 +198,15 @@ def _free_memory() -> None:
         pass
 
 
-def _handle(msg: tuple, engine: Any, send: Any) -> bool:
-    kind = msg[0]
-    if kind == "submit":
-        engine.add_request(msg[1])
-    elif kind == "cancel":
-        engine.cancel(msg[1])
-    elif kind == "ping":
-        send(("pong", msg[1], engine.queue_depth()))
-    elif kind == "stop":
-        return False
+def _handle(msg: ToWorker, engine: Engine, send: Send) -> bool:
+    """Apply one message from the parent; False when the loop should end."""
+    match msg:
+        case Submit(request=request):
+            engine.add_request(request)
+        case Cancel(request_id=request_id):
+            engine.cancel(request_id)
+        case Ping(token=token):
+            send(Pong(token, engine.queue_depth()))
+        case Stop():
+            return False
     return True
-
-
-def _pack_events(events: list) -> list[tuple]:
-    packed = []
-    for ev in events:
-        if ev.kind == "token":
-            packed.append(("t", ev.request_id, ev.index, ev.text, ev.tokens_so_far))
-        else:
-            packed.append(("p", ev.request_id, ev.phase))
-    return packed

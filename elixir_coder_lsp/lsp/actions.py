@@ -1,19 +1,26 @@
-"""Code actions: deterministic quick fixes, "Disable for this line", "Explain", "Fix with model", "Generate code".
+"""Code actions and the commands behind them: deterministic quick fixes, "Disable for this line",
+"Explain" and "Generate code".
 
-Actions that need work carry a command and return at once; deterministic fixes carry their edit.
+Actions that need work carry a command and return at once; deterministic fixes carry their edit. Each
+command takes one argument object; its class here is what pygls structures the JSON into.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING
 
+import attrs
 from lsprotocol import types
 
 from elixir_coder_lsp.findings import Finding
 from elixir_coder_lsp.lsp.generate import range_to_codepoints, selected_text, workspace_edit
 from elixir_coder_lsp.lsp.insertion import find_site
 from elixir_coder_lsp.lsp.positions import lsp_position, split_lines
+from elixir_coder_lsp.rules.suppress import disable_edit
+
+if TYPE_CHECKING:
+    from elixir_coder_lsp.lsp.server import ElixirCoderServer
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +28,31 @@ CMD_GENERATE = "elixirCoder.generate"
 CMD_FIX = "elixirCoder.fix"
 CMD_EXPLAIN = "elixirCoder.explain"
 CMD_CANCEL = "elixirCoder.cancel"
+
+
+@attrs.define
+class GenerateArgs:
+    """`elixirCoder.generate` {uri, range, prompt?, instance?}."""
+
+    uri: str
+    range: types.Range
+    prompt: str | None = None  # the request text; by default it is found at the range
+    instance: str | None = None  # a named model instance; by default routing decides
+
+
+@attrs.define
+class DiagnosticArgs:
+    """`elixirCoder.explain` and `elixirCoder.fix` {uri, diagnostic}."""
+
+    uri: str
+    diagnostic: types.Diagnostic
+
+
+@attrs.define
+class CancelArgs:
+    """`elixirCoder.cancel` {jobId}."""
+
+    job_id: str
 
 
 def finding_of(diagnostic: types.Diagnostic) -> Finding | None:
@@ -49,10 +81,6 @@ def fix_edits(finding: Finding, lines: list[str], encoding: str) -> list[types.T
 
 def disable_line_edit(code: str, finding: Finding, lines: list[str], encoding: str) -> types.TextEdit | None:
     """Insert `# credo:disable-for-next-line Check` / `# sobelow_skip [...]` above the finding's line."""
-    try:
-        from elixir_coder_lsp.rules.suppress import disable_edit
-    except ImportError:
-        return None
     result = disable_edit(code, finding)
     if result is None:
         return None
@@ -63,7 +91,7 @@ def disable_line_edit(code: str, finding: Finding, lines: list[str], encoding: s
     return types.TextEdit(range=types.Range(start=pos, end=pos), new_text=text)
 
 
-def code_actions(server: Any, params: types.CodeActionParams) -> list[types.CodeAction]:
+def code_actions(server: ElixirCoderServer, params: types.CodeActionParams) -> list[types.CodeAction]:
     """All actions for a range; cheap enough for the event loop (text scans only, no helper calls)."""
     uri = params.text_document.uri
     snap = server.snapshot(uri)
@@ -112,7 +140,7 @@ def code_actions(server: Any, params: types.CodeActionParams) -> list[types.Code
                         command=types.Command(title="Explain", command=CMD_EXPLAIN, arguments=[{"uri": uri, "diagnostic": diagnostic}]),
                     )
                 )
-            # "Fix with model" is offered once the repair loop exists (inference/loop.py).
+            # "Fix with model" is offered once model repair exists (docs/architecture.md, "Not built yet").
     if wants_refactor:
         start, end = range_to_codepoints(lines, params.range, encoding)
         site = find_site(lines, start, end, selected_text=selected_text(lines, start, end))

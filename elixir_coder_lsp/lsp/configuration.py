@@ -1,4 +1,4 @@
-"""Settings in the server: every source of CONTRACT.md §1, merged in order, errors shown once."""
+"""Settings in the server: every source (docs/protocol.md, "Settings"), merged in order, errors shown once."""
 
 from __future__ import annotations
 
@@ -6,12 +6,10 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from elixir_coder_lsp.config import Settings, load_settings
+from elixir_coder_lsp.config import load_settings
+from elixir_coder_lsp.settings import Settings
 
 log = logging.getLogger(__name__)
-SECTION = "elixirCoder"
-
-
 
 
 class SettingsState:

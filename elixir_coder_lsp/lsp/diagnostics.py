@@ -11,7 +11,7 @@ from typing import Any
 from lsprotocol import types
 
 from elixir_coder_lsp.findings import Finding
-from elixir_coder_lsp.rules.catalogue import doc_url
+from elixir_coder_lsp.rules.rule import doc_url
 from elixir_coder_lsp.lsp.positions import lsp_range, split_lines
 
 log = logging.getLogger(__name__)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
@@ -12,8 +12,11 @@ from elixir_coder_lsp.lsp.generate import workspace_edit
 from elixir_coder_lsp.lsp.jobs import Job, JobFailed
 from elixir_coder_lsp.lsp.positions import split_lines
 
+if TYPE_CHECKING:
+    from elixir_coder_lsp.lsp.server import ElixirCoderServer
 
-async def fix_job(server: Any, job: Job, report: Callable[[str], None], diagnostic: types.Diagnostic) -> types.WorkspaceEdit | None:
+
+async def fix_job(server: ElixirCoderServer, job: Job, report: Callable[[str], None], diagnostic: types.Diagnostic) -> types.WorkspaceEdit | None:
     """Job work for `elixirCoder.fix` {uri, diagnostic}: the rule's deterministic fix, checked against the current text."""
     snap = server.snapshot(job.uri)
     if snap is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
@@ -12,6 +12,10 @@ from elixir_coder_lsp.inference.types import GenerationError, StreamEvent
 from elixir_coder_lsp.lsp.insertion import GenerationSite, find_site, reindent, relocate
 from elixir_coder_lsp.lsp.jobs import Job, JobFailed
 from elixir_coder_lsp.lsp.positions import codepoint_to_units, split_lines, units_to_codepoint
+
+if TYPE_CHECKING:
+    from elixir_coder_lsp.lsp.actions import GenerateArgs
+    from elixir_coder_lsp.lsp.server import ElixirCoderServer
 
 NOTHING_HERE = (
     "Nothing to generate from here: put the cursor on a comment (e.g. `# TODO: …`) or a `@doc`, "
@@ -74,7 +78,7 @@ def progress_events(loop: asyncio.AbstractEventLoop, report: Callable[[str], Non
     return on_event
 
 
-async def generate_job(server: Any, job: Job, report: Callable[[str], None], args: dict[str, Any]) -> types.WorkspaceEdit | None:
+async def generate_job(server: ElixirCoderServer, job: Job, report: Callable[[str], None], args: GenerateArgs) -> types.WorkspaceEdit | None:
     """Job work for `elixirCoder.generate` {uri, range, prompt?, instance?}."""
     uri = job.uri
     snap = server.snapshot(uri)
@@ -82,14 +86,13 @@ async def generate_job(server: Any, job: Job, report: Callable[[str], None], arg
         raise JobFailed(f"{uri} is not open in the editor.")
     encoding = server.position_encoding()
     lines = split_lines(snap.text)
-    rng = server.protocol._converter.structure(args["range"], types.Range) if isinstance(args.get("range"), dict) else args["range"]
-    start, end = range_to_codepoints(lines, rng, encoding)
+    start, end = range_to_codepoints(lines, args.range, encoding)
     loop = asyncio.get_running_loop()
     coder = server.coder
 
     def locate() -> GenerationSite | None:
         summary = coder.summary(snap.text)
-        return find_site(lines, start, end, selected_text=selected_text(lines, start, end), prompt=args.get("prompt"), summary=summary)
+        return find_site(lines, start, end, selected_text=selected_text(lines, start, end), prompt=args.prompt, summary=summary)
 
     site = await loop.run_in_executor(server.executor, locate)
     if site is None:
@@ -105,7 +108,7 @@ async def generate_job(server: Any, job: Job, report: Callable[[str], None], arg
                 entry_rule=site.entry_rule,
                 module=site.module,
                 line=site.insert_line,
-                instance=args.get("instance"),
+                instance=args.instance,
                 sticky_key=uri,
                 on_event=on_event,
                 cancel=job.token,

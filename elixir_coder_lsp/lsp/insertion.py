@@ -1,4 +1,4 @@
-"""Where generated code goes (CONTRACT.md §3): find the request, the insertion line, indentation and entry rule."""
+"""Where generated code goes (docs/protocol.md, "Commands"): find the request, the insertion line, indentation and entry rule."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Background jobs behind commands: ids, work-done progress, cancellation routes and superseding.
 
-CONTRACT.md §2: a job's result arrives as one `workspace/applyEdit`; a cancelled, superseded or failed
+(docs/protocol.md, "Commands") A job's result arrives as one `workspace/applyEdit`; a cancelled, superseded or failed
 job never applies an edit. Every route (elixirCoder.cancel, window/workDoneProgress/cancel,
 $/cancelRequest of the starting command, a new job on the same document, shutdown) ends in
 `Job.cancel`, which sets the job's CancelToken (stopping model requests at the next decode step) and
@@ -15,13 +15,19 @@ import itertools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from lsprotocol import types
 
 from elixir_coder_lsp.cancel import Cancelled, CancelToken
 
+if TYPE_CHECKING:
+    from elixir_coder_lsp.lsp.server import ElixirCoderServer
+
 log = logging.getLogger(__name__)
+
+JobState = Literal["queued", "running", "applied", "cancelled", "failed", "empty"]
+FINAL_STATES: frozenset[JobState] = frozenset(("applied", "cancelled", "failed", "empty"))
 
 
 class JobFailed(Exception):
@@ -38,11 +44,11 @@ class Job:
     token: CancelToken = field(default_factory=CancelToken)
     progress_token: str | None = None
     task: asyncio.Task[Any] | None = None
-    state: str = "queued"  # queued | running | applied | cancelled | failed | empty
+    state: JobState = "queued"
 
     def cancel(self, reason: str) -> bool:
         """Cancel the job; False when it had already finished or been cancelled."""
-        if self.state in ("applied", "cancelled", "failed", "empty"):
+        if self.state in FINAL_STATES:
             return False
         self.state = "cancelled"
         self.token.cancel(reason)
@@ -58,7 +64,7 @@ JobWork = Callable[[Job, Callable[[str], None]], Awaitable[types.WorkspaceEdit |
 class JobManager:
     """Starts, tracks and cancels jobs; reports progress when the client supports it."""
 
-    def __init__(self, server: Any) -> None:
+    def __init__(self, server: ElixirCoderServer) -> None:
         self._server = server
         self._ids = itertools.count(1)
         self.jobs: dict[str, Job] = {}

@@ -15,12 +15,22 @@ import logging
 from collections.abc import Generator
 from typing import Any
 
+from cattrs.errors import ClassValidationError
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import _prepare_command_arguments, lsp_method
 
 log = logging.getLogger(__name__)
+
+
+def _readable(exc: Exception) -> Exception:
+    """Name the missing keys of a command's argument object instead of cattrs' nested report."""
+    if isinstance(exc, ClassValidationError):
+        missing = [str(e.args[0]) for e in exc.exceptions if isinstance(e, KeyError) and e.args]
+        if missing:
+            return ValueError("missing argument " + ", ".join(repr(m) for m in missing))
+    return exc
 
 
 class ElixirCoderProtocol(LanguageServerProtocol):
@@ -35,7 +45,7 @@ class ElixirCoderProtocol(LanguageServerProtocol):
         try:
             args, kwargs = _prepare_command_arguments(handler, params, self._converter)
         except Exception as exc:  # wrong argument count or shape
-            raise JsonRpcInvalidParams.of(exc) from exc
+            raise JsonRpcInvalidParams.of(_readable(exc)) from exc
         result = handler(*args, **kwargs)
         if inspect.isawaitable(result):
             result = await result

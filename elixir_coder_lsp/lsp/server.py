@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import attrs
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
@@ -19,7 +20,8 @@ from elixir_coder_lsp import __version__
 from elixir_coder_lsp.api import NO_MODEL_HELP, ElixirCoder
 from elixir_coder_lsp.inference.types import InstanceStatus
 from elixir_coder_lsp.lsp import actions as lsp_actions
-from elixir_coder_lsp.lsp.configuration import SECTION, SettingsState
+from elixir_coder_lsp.lsp.actions import CancelArgs, DiagnosticArgs, GenerateArgs
+from elixir_coder_lsp.lsp.configuration import SettingsState
 from elixir_coder_lsp.excludes import is_excluded_path
 from elixir_coder_lsp.lsp.diagnostics import DiagnosticsScheduler, Snapshot
 from elixir_coder_lsp.inference.explanation import explain
@@ -29,6 +31,7 @@ from elixir_coder_lsp.lsp.positions import split_lines, units_to_codepoint
 from elixir_coder_lsp.lsp.jobs import JobManager
 from elixir_coder_lsp.lsp.protocol import ElixirCoderProtocol
 from elixir_coder_lsp.lsp.status import StatusReporter
+from elixir_coder_lsp.settings import SECTION
 
 log = logging.getLogger(__name__)
 
@@ -258,37 +261,33 @@ def make_server() -> ElixirCoderServer:
         await ls.shutdown_work()
 
     @ls.command(lsp_actions.CMD_GENERATE)
-    def cmd_generate(ls: ElixirCoderServer, args: dict[str, Any]) -> dict[str, Any]:
-        uri = _require(args, "uri")
-        _require(args, "range")
-        job = ls.jobs.start(uri, "Generate code", lambda job, report: generate_job(ls, job, report, args))
+    def cmd_generate(ls: ElixirCoderServer, args: GenerateArgs) -> dict[str, Any]:
+        job = ls.jobs.start(args.uri, "Generate code", lambda job, report: generate_job(ls, job, report, args))
         return {"jobId": job.id}
 
     @ls.command(lsp_actions.CMD_EXPLAIN)
-    def cmd_explain(ls: ElixirCoderServer, args: dict[str, Any]) -> dict[str, Any]:
-        snap = ls.snapshot(_require(args, "uri"))
-        finding = lsp_actions.finding_of(ls.protocol._converter.structure(_require(args, "diagnostic"), types.Diagnostic))
+    def cmd_explain(ls: ElixirCoderServer, args: DiagnosticArgs) -> dict[str, Any]:
+        snap = ls.snapshot(args.uri)
+        finding = lsp_actions.finding_of(args.diagnostic)
         if finding is None:
             raise _invalid("the diagnostic was not published by elixir-coder-lsp")
         return {"markdown": explain(snap.text if snap else "", finding)}
 
     @ls.command(lsp_actions.CMD_FIX)
-    def cmd_fix(ls: ElixirCoderServer, args: dict[str, Any]) -> dict[str, Any]:
-        uri = _require(args, "uri")
-        diagnostic = ls.protocol._converter.structure(_require(args, "diagnostic"), types.Diagnostic)
-        job = ls.jobs.start(uri, "Fix", lambda job, report: fix_job(ls, job, report, diagnostic))
+    def cmd_fix(ls: ElixirCoderServer, args: DiagnosticArgs) -> dict[str, Any]:
+        job = ls.jobs.start(args.uri, "Fix", lambda job, report: fix_job(ls, job, report, args.diagnostic))
         return {"jobId": job.id}
 
     @ls.command(lsp_actions.CMD_CANCEL)
-    def cmd_cancel(ls: ElixirCoderServer, args: dict[str, Any]) -> dict[str, Any]:
-        return {"cancelled": ls.jobs.cancel(str(_require(args, "jobId")))}
+    def cmd_cancel(ls: ElixirCoderServer, args: CancelArgs) -> dict[str, Any]:
+        return {"cancelled": ls.jobs.cancel(args.job_id)}
 
     if TEST_COMMANDS:
 
         @ls.command("elixirCoder.test.sleep")
-        async def cmd_sleep(ls: ElixirCoderServer, args: dict[str, Any]) -> dict[str, Any]:
+        async def cmd_sleep(ls: ElixirCoderServer, args: SleepArgs) -> dict[str, Any]:
             """Test-only: a command that runs for a while (shutdown and $/cancelRequest tests)."""
-            await asyncio.sleep(float(args.get("seconds", 5)))
+            await asyncio.sleep(args.seconds)
             ls.window_log_message(types.LogMessageParams(type=types.MessageType.Info, message="elixirCoder.test.sleep finished"))
             return {"slept": True}
 
@@ -299,11 +298,11 @@ def _invalid(message: str) -> Exception:
     return JsonRpcInvalidParams.of(ValueError(message))
 
 
-def _require(args: Any, key: str) -> Any:
-    """Command arguments are one object; a missing key is a clear invalid-params error."""
-    if not isinstance(args, dict) or key not in args:
-        raise _invalid(f"missing argument {key!r}")
-    return args[key]
+@attrs.define
+class SleepArgs:
+    """`elixirCoder.test.sleep` {seconds?}."""
+
+    seconds: float = 5.0
 
 
 def run_stdio(*, log_file: str = "", log_level: str = "info") -> int:

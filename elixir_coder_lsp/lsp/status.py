@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
 from elixir_coder_lsp.inference.types import InstanceStatus
 
+if TYPE_CHECKING:
+    from elixir_coder_lsp.lsp.server import ElixirCoderServer
+
 STATUS_METHOD = "elixirCoder/status"
 
 
 def status_payload(status: InstanceStatus) -> dict[str, Any]:
-    """CONTRACT.md §2: {instance, state, message?}."""
+    """The `elixirCoder/status` params {instance, state, message?} (docs/protocol.md); "stopped" reads as idle."""
     payload: dict[str, Any] = {"instance": status.name, "state": status.state if status.state != "stopped" else "idle"}
     if status.message:
         payload["message"] = status.message
@@ -22,7 +25,7 @@ def status_payload(status: InstanceStatus) -> dict[str, Any]:
 class StatusReporter:
     """Sends a status only when it changed, so a busy instance does not flood the client."""
 
-    def __init__(self, server: Any) -> None:
+    def __init__(self, server: ElixirCoderServer) -> None:
         self._server = server
         self._last: dict[str, dict[str, Any]] = {}
 

@@ -73,7 +73,7 @@ class FixOutcome:
     attempts: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        """CONTRACT.md §5 shape of `elixir-coder fix`."""
+        """The JSON shape of `elixir-coder fix` (docs/protocol.md, "CLI")."""
         return {
             "code": self.code,
             "fixed": list(self.fixed),

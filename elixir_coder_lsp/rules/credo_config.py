@@ -71,7 +71,7 @@ def parse(code: str, helper: Any = None, path: str | None = None) -> CredoConfig
 
 def load(root: str | os.PathLike[str], helper: Any = None) -> tuple[CredoConfig | None, str | None]:
     """The config of the project at `root`: (config or None, error message or None)."""
-    from elixir_coder_lsp.elixir.client import HelperError
+    from elixir_coder_lsp.elixir.errors import HelperError
 
     path = find_config(root)
     if path is None:

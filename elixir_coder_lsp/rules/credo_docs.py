@@ -7,7 +7,7 @@ deterministic fix to its findings.
 
 from __future__ import annotations
 
-from elixir_coder_lsp.rules.catalogue import Rule
+from elixir_coder_lsp.rules.rule import Rule
 
 HIGH, NORMAL, LOW = 10, 0, -10
 CREDO_DOCS = "https://hexdocs.pm/credo/overview.html"

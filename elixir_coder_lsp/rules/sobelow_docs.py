@@ -1,7 +1,6 @@
 """Catalogue entries for the built-in Sobelow-mirroring security rules, written in our own words.
 
-Each entry is a dict of the `Rule` fields (see rules/catalogue.py); `RULES` (built on first
-access) holds them as `Rule` objects. Confidence is the rating a finding gets outside a controller (Sobelow raises most rules
+Each entry is a dict of the `Rule` fields (see rules/rule.py); `RULES` holds them as `Rule` objects. Confidence is the rating a finding gets outside a controller (Sobelow raises most rules
 to medium/high inside one); `autofix` says whether the built-in rule attaches a deterministic fix.
 """
 
@@ -10,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from elixir_coder_lsp.rules import cwe as _cwe
+from elixir_coder_lsp.rules.rule import Rule
 
 SOBELOW_DOCS = "https://hexdocs.pm/sobelow/readme.html"
 
@@ -418,24 +418,4 @@ ENTRIES: list[dict[str, Any]] = [
 ]
 
 
-_rules: list[Any] | None = None
-
-
-def _build() -> list[Any]:
-    try:
-        from elixir_coder_lsp.rules.catalogue import Rule
-    except ImportError:  # catalogue not there (yet): entries stay available as dicts
-        return []
-    return [Rule(tool="sobelow", priority=None, **entry) for entry in ENTRIES]
-
-
-def __getattr__(name: str) -> Any:
-    # RULES is built on first access, so catalogue.py may import this module while it is itself
-    # still loading (it only needs `Rule` defined by then), and importing this module first does
-    # not drag in a half-loaded catalogue.
-    global _rules
-    if name == "RULES":
-        if _rules is None:
-            _rules = _build()
-        return _rules
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+RULES: list[Rule] = [Rule(tool="sobelow", priority=None, **entry) for entry in ENTRIES]

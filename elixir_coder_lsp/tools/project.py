@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from elixir_coder_lsp.config import Settings
+from elixir_coder_lsp.settings import Settings
 
 ToolKind = Literal["mix", "escript"]
 

@@ -13,14 +13,42 @@ import uuid
 from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from elixir_coder_lsp.inference.backends.base import EventCallback, StatusCallback
+from elixir_coder_lsp.inference.messages import (
+    Cancel,
+    Fatal,
+    LoadFailed,
+    Log,
+    Ping,
+    Pong,
+    Ready,
+    Step,
+    Stop,
+    Submit,
+    ToWorker,
+    WorkerEvent,
+)
 from elixir_coder_lsp.inference.metrics import InstanceMetrics
-from elixir_coder_lsp.inference.types import GenerationError, GenerationRequest, GenerationResult, InstanceStatus, StreamEvent
+from elixir_coder_lsp.inference.options import ServingOptions
+from elixir_coder_lsp.inference.output import Finished
+from elixir_coder_lsp.inference.types import (
+    FailureCategory,
+    GenerationError,
+    GenerationRequest,
+    GenerationResult,
+    InstanceStatus,
+    StreamEvent,
+)
 from elixir_coder_lsp.inference.worker import EXIT_LOAD_FAILED, WorkerConfig, worker_main
 
+if TYPE_CHECKING:
+    from elixir_coder_lsp.settings import ModelSettings
+
 log = logging.getLogger(__name__)
+
+InstanceState = Literal["idle", "loading", "busy", "failed", "stopped"]
 
 MAX_CRASHES = 5
 CRASH_WINDOW_S = 60.0
@@ -35,7 +63,7 @@ class _Pending:
     sent_to: int = 0  # worker generation it was sent to; 0 = not sent yet
 
 
-def _describe_exit(code: int | None) -> tuple[str, str]:
+def _describe_exit(code: int | None) -> tuple[str, FailureCategory]:
     """(text, category) for a worker exit code."""
     if code is None:
         return "no exit code", "error"
@@ -56,7 +84,7 @@ class LocalBackend:
     def __init__(
         self,
         name: str,
-        model_settings: Any,
+        model_settings: ModelSettings,
         *,
         on_status: StatusCallback | None = None,
         num_threads: int | None = None,
@@ -68,7 +96,7 @@ class LocalBackend:
     ) -> None:
         self.name = name
         self.settings = model_settings
-        self.checkpoint = str(getattr(model_settings, "checkpoint", ""))
+        self.checkpoint = model_settings.checkpoint
         self._on_status = on_status
         self._num_threads = num_threads
         self._health_interval_s = health_interval_s
@@ -78,7 +106,7 @@ class LocalBackend:
         self._backoff_s = backoff_s
 
         self._lock = threading.RLock()
-        self._state = "stopped"
+        self._state: InstanceState = "stopped"
         self._message = ""
         self._pending: dict[str, _Pending] = {}
         self._proc: Any = None
@@ -86,7 +114,7 @@ class LocalBackend:
         self._outbox: queue.SimpleQueue | None = None  # messages for the current worker, sent by its sender thread
         self._gen = 0  # worker generation; bumps on every start so stale readers are ignored
         self._crashes: deque[float] = deque()
-        self._last_error: tuple[str, str] | None = None  # (message, category) from the child
+        self._last_error: tuple[str, FailureCategory] | None = None  # (message, category) from the child
         self._closing = False
         self._restart_timer: threading.Timer | None = None
         self._pongs: dict[int, threading.Event] = {}
@@ -140,7 +168,7 @@ class LocalBackend:
             if pending.sent_to == 0:
                 del self._pending[request_id]
             else:
-                self._send_raw(("cancel", request_id))
+                self._send_raw(Cancel(request_id))
                 return True
         pending.future.set_exception(GenerationError("The request was cancelled", kind="cancelled"))
         return True
@@ -153,7 +181,7 @@ class LocalBackend:
                 name=self.name,
                 checkpoint=self.checkpoint,
                 backend="local",
-                state=self._state,  # type: ignore[arg-type]
+                state=self._state,
                 message=self._message,
                 queue=len(self._pending),
                 requests=int(snap["requests"] or 0),
@@ -175,7 +203,7 @@ class LocalBackend:
         self._health_stop.set()
         if conn is not None:
             try:
-                self._send_raw(("stop",))
+                self._send_raw(Stop())
             except Exception:  # noqa: BLE001 - already gone
                 pass
         if proc is not None:
@@ -218,7 +246,7 @@ class LocalBackend:
             event = threading.Event()
             self._pongs[token] = event
         try:
-            self._send_raw(("ping", token))
+            self._send_raw(Ping(token))
         except Exception:  # noqa: BLE001
             return False
         ok = event.wait(timeout)
@@ -227,30 +255,17 @@ class LocalBackend:
         return ok
 
     @property
-    def state(self) -> str:
+    def state(self) -> InstanceState:
+        """idle | loading | busy | failed | stopped."""
         return self._state
 
     # -- process management --------------------------------------------------------------------------
 
     def _worker_config(self) -> WorkerConfig:
-        s = self.settings
-        roles = getattr(s, "roles", {}) or {}
-        adapters = {role: r.adapter for role, r in roles.items() if getattr(r, "adapter", "")}
-        templates = {role: r.template for role, r in roles.items() if getattr(r, "template", "")}
-        options = {
-            "max_batch_size": getattr(s, "max_batch_size", 16),
-            "max_sequence_length": getattr(s, "max_sequence_length", 4096),
-            "batch_timeout_ms": getattr(s, "batch_timeout_ms", 10),
-            "device": getattr(s, "device", "auto"),
-            "dtype": getattr(s, "dtype", "auto"),
-            "adapters": adapters,
-            "templates": templates,
-        }
         return WorkerConfig(
             name=self.name,
             checkpoint=self.checkpoint,
-            options=options,
-            num_threads=self._num_threads,
+            options=ServingOptions.from_model_settings(self.settings, num_threads=self._num_threads),
             log_level=logging.getLogger().getEffectiveLevel(),
         )
 
@@ -288,9 +303,9 @@ class LocalBackend:
 
     def _send_locked(self, pending: _Pending) -> None:
         pending.sent_to = self._gen
-        self._send_raw(("submit", pending.request))
+        self._send_raw(Submit(pending.request))
 
-    def _send_raw(self, msg: tuple) -> None:
+    def _send_raw(self, msg: ToWorker) -> None:
         # Never block the caller (often holding the lock) on a full pipe: a sender thread does the writing.
         outbox = self._outbox
         if outbox is None or self._conn is None:
@@ -306,7 +321,7 @@ class LocalBackend:
                 conn.send(msg)
             except (OSError, ValueError, EOFError):
                 return  # the worker is gone; the reader thread handles the exit
-            if msg[0] == "stop":
+            if isinstance(msg, Stop):
                 return
 
     def _reader(self, gen: int, conn: Any, proc: Any) -> None:
@@ -319,48 +334,45 @@ class LocalBackend:
             except Exception as exc:  # noqa: BLE001 - an unpicklable message: log and go on
                 log.warning("instance %s: bad message from worker: %s", self.name, exc)
                 continue
-            kind = msg[0]
-            if kind == "step":
-                self._on_step(msg[1], msg[2])
-            elif kind == "ready":
-                self._on_ready(gen, msg[1])
-            elif kind == "pong":
-                with self._lock:
-                    event = self._pongs.get(msg[1])
-                if event:
-                    event.set()
-            elif kind == "log":
-                worker_log.log(msg[1], "[%s] %s", msg[2], msg[3])
-            elif kind in ("load_failed", "fatal"):
-                with self._lock:
-                    self._last_error = (msg[1], msg[2])
+            match msg:
+                case Step(events=events, finished=finished):
+                    self._on_step(events, finished)
+                case Ready():
+                    self._on_ready(gen, msg)
+                case Pong(token=token):
+                    with self._lock:
+                        event = self._pongs.get(token)
+                    if event:
+                        event.set()
+                case Log(levelno=levelno, logger=name, text=text):
+                    worker_log.log(levelno, "[%s] %s", name, text)
+                case LoadFailed(message=message, category=category) | Fatal(message=message, category=category):
+                    with self._lock:
+                        self._last_error = (message, category)
         proc.join(5)
         self._on_exit(gen, proc.exitcode)
 
-    def _on_ready(self, gen: int, info: dict) -> None:
+    def _on_ready(self, gen: int, ready: Ready) -> None:
         with self._lock:
             if gen != self._gen:
                 return
-            self.load_s = info.get("load_s")
-            self._set_state_locked("busy" if self._pending else "idle", f"{self.checkpoint} on {info.get('device')} ({info.get('dtype')})")
+            self.load_s = ready.load_s
+            self._set_state_locked("busy" if self._pending else "idle", f"{self.checkpoint} on {ready.device} ({ready.dtype})")
             for p in self._pending.values():
                 if p.sent_to == 0:
                     self._send_locked(p)
         log.info("model instance %s ready: %s in %.1fs", self.name, self._message, self.load_s or 0.0)
         self._flush_status()
 
-    def _on_step(self, events: list[tuple], finished: list[Any]) -> None:
+    def _on_step(self, events: list[WorkerEvent], finished: list[Finished]) -> None:
         deliveries: list[tuple[_Pending, StreamEvent]] = []
-        completions: list[tuple[_Pending, Any]] = []
+        completions: list[tuple[_Pending, Finished]] = []
         with self._lock:
             for ev in events:
-                pending = self._pending.get(ev[1])
+                pending = self._pending.get(ev.request_id)
                 if pending is None or pending.on_event is None:
                     continue
-                if ev[0] == "t":
-                    deliveries.append((pending, StreamEvent(request_id=ev[1], kind="token", index=ev[2], text=ev[3], tokens_so_far=ev[4])))
-                else:
-                    deliveries.append((pending, StreamEvent(request_id=ev[1], kind="phase", phase=ev[2])))
+                deliveries.append((pending, ev.to_stream_event()))
             for fin in finished:
                 pending = self._pending.pop(fin.request_id, None)
                 if pending is not None:
@@ -474,7 +486,7 @@ class LocalBackend:
 
     # -- status and events ---------------------------------------------------------------------------
 
-    def _set_state_locked(self, state: str, message: str | None = None) -> None:
+    def _set_state_locked(self, state: InstanceState, message: str | None = None) -> None:
         if state != self._state or (message is not None and message != self._message):
             self._status_dirty = True
         self._state = state

@@ -26,13 +26,22 @@ import urllib.parse
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from elixir_coder_lsp.inference.backends.base import EventCallback, StatusCallback
+from elixir_coder_lsp.inference.backends.openai_wire import (
+    ENGINES,
+    Engine,
+    Sample,
+    build_payload,
+    error_message,
+    iter_sse,
+    mentions_grammar,
+    to_completion,
+    token_count,
+)
 from elixir_coder_lsp.inference.metrics import InstanceMetrics
 from elixir_coder_lsp.inference.types import (
-    Completion,
-    FinishReason,
     GenerationError,
     GenerationRequest,
     GenerationResult,
@@ -40,16 +49,12 @@ from elixir_coder_lsp.inference.types import (
     StreamEvent,
 )
 
+if TYPE_CHECKING:
+    from elixir_coder_lsp.settings import ModelSettings
+
 log = logging.getLogger(__name__)
 
-Engine = Literal["vllm", "sglang"]
-ENGINES: tuple[Engine, ...] = ("vllm", "sglang")
 ENGINE_LABEL = {"vllm": "vLLM", "sglang": "SGLang"}
-# Anything else ("abort" by the server, "content_filter", a stream that ended without a reason) is an error:
-# a request this backend cancels raises GenerationError(kind="cancelled") instead of returning.
-_FINISH: dict[str, FinishReason] = {"stop": "stop", "length": "length"}
-
-
 class _Cancelled(Exception):
     """Raised inside a worker thread once its request was cancelled."""
 
@@ -68,113 +73,13 @@ class _Call:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-@dataclass
-class _Sample:
-    """What the stream has said so far about one choice index."""
-
-    text: list[str] = field(default_factory=list)
-    token_ids: list[int] = field(default_factory=list)
-    logprobs: list[float] = field(default_factory=list)
-    chunks: int = 0
-    finish_reason: str | None = None
-    last_text: str = ""
-    last_ids: int = 0
-    eos_ended: bool = False  # vLLM: stopped on end-of-sequence (stop_reason null), not a stop string
-
-
-def build_payload(
-    request: GenerationRequest,
-    *,
-    model: str,
-    engine: Engine,
-    grammar: str | None,
-    extra_body: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The JSON body of one streaming `/v1/completions` request for ``engine``."""
-    p = request.params
-    body: dict[str, Any] = {
-        "model": model,
-        "prompt": request.prompt,
-        "n": p.n,
-        "temperature": p.temperature,
-        "top_p": p.top_p,
-        "max_tokens": p.max_new_tokens,
-        "stream": True,
-        "stream_options": {"include_usage": True},
-    }
-    if p.seed is not None:
-        body["seed"] = p.seed
-    if p.stop:
-        body["stop"] = list(p.stop)
-    if p.logprobs:
-        body["logprobs"] = 1
-    if engine == "vllm":
-        body["return_token_ids"] = True  # vLLM extension: exact token ids per chunk
-    if grammar is not None:
-        if engine == "vllm":
-            body["structured_outputs"] = {"grammar": grammar}
-        else:
-            body["ebnf"] = grammar
-    if extra_body:
-        body.update(extra_body)
-    return body
-
-
-def iter_sse(lines: Iterator[bytes]) -> Iterator[dict[str, Any]]:
-    """Decode Server-Sent Events `data:` payloads as JSON objects until `[DONE]`.
-
-    Multi-line `data:` fields of one event are joined with newlines (the SSE rule); comments and
-    other fields are ignored.
-    """
-    data: list[str] = []
-    for raw in lines:
-        line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
-        if line == "":
-            if data:
-                payload = "\n".join(data)
-                data = []
-                if payload.strip() == "[DONE]":
-                    return
-                yield json.loads(payload)
-            continue
-        if line.startswith(":"):
-            continue
-        name, _, value = line.partition(":")
-        if name == "data":
-            data.append(value[1:] if value.startswith(" ") else value)
-    if data:
-        payload = "\n".join(data)
-        if payload.strip() != "[DONE]":
-            yield json.loads(payload)
-
-
-def error_message(body: bytes) -> str:
-    """The human-readable message of an OpenAI-style error body (either nesting), else the raw text."""
-    text = body.decode("utf-8", errors="replace").strip()
-    try:
-        obj = json.loads(text)
-    except ValueError:
-        return text[:2000] or "(empty response)"
-    if isinstance(obj, dict):
-        err = obj.get("error", obj)
-        if isinstance(err, dict) and err.get("message"):
-            return str(err["message"])
-        if isinstance(err, str):
-            return err
-        if obj.get("message"):
-            return str(obj["message"])
-        if obj.get("detail"):
-            return str(obj["detail"])
-    return text[:2000]
-
-
 class OpenAIBackend:
     """One named model instance served by a remote vLLM / SGLang server; implements ``Backend``."""
 
     def __init__(
         self,
         name: str,
-        model_settings: Any,
+        model_settings: ModelSettings,
         *,
         on_status: StatusCallback | None = None,
         engine: Engine | None = None,
@@ -184,10 +89,10 @@ class OpenAIBackend:
         extra_body: dict[str, Any] | None = None,
         grammar_text: Callable[[str, str | None], str] | None = None,
     ) -> None:
-        """``model_settings`` is a ``config.ModelSettings`` (url, checkpoint, api_key_env, ...).
+        """``model_settings`` is the instance's ``[models.NAME]`` (url, checkpoint, apiKeyEnv, engine, ...).
 
-        ``engine`` overrides detection ("vllm" | "sglang"); otherwise it comes from a
-        ``model_settings.engine`` attribute when the schema has one, else from the server's
+        ``engine`` overrides detection ("vllm" | "sglang"); otherwise it comes from
+        ``model_settings.engine`` unless that is "auto", else from the server's
         `/v1/models` ``owned_by``, else "vllm". ``read_timeout_s`` bounds the silence between two
         reads of a response (not the whole generation). ``extra_body`` is merged into every
         request (server-specific knobs). ``grammar_text(entry_rule, extra_rules)`` defaults to
@@ -195,17 +100,17 @@ class OpenAIBackend:
         """
         self.name = name
         self.settings = model_settings
-        self.url = str(getattr(model_settings, "url", "") or "").rstrip("/")
-        self.checkpoint = str(getattr(model_settings, "checkpoint", "") or "")
-        self.api_key_env = str(getattr(model_settings, "api_key_env", "") or "")
-        self._engine: Engine | None = engine or _valid_engine(getattr(model_settings, "engine", None))
+        self.url = model_settings.url.rstrip("/")
+        self.checkpoint = model_settings.checkpoint
+        self.api_key_env = model_settings.api_key_env
+        self._engine: Engine | None = engine or _valid_engine(model_settings.engine)
         self._model: str | None = None
         self._on_status = on_status
         self._connect_timeout_s = connect_timeout_s
         self._read_timeout_s = read_timeout_s
         self._extra_body = dict(extra_body or {})
         self._grammar_text = grammar_text
-        workers = max_concurrency or max(1, int(getattr(model_settings, "max_batch_size", 16) or 16))
+        workers = max_concurrency or max(1, model_settings.max_batch_size)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"openai-{name}")
         self._lock = threading.Lock()
         self._calls: dict[str, _Call] = {}
@@ -388,7 +293,7 @@ class OpenAIBackend:
         engine = self.engine()
         grammar = self._grammar_for(request) if request.constrained else None
         body = build_payload(request, model=self.model(), engine=engine, grammar=grammar, extra_body=self._extra_body)
-        samples = [_Sample() for _ in range(max(1, request.params.n))]
+        samples = [Sample() for _ in range(max(1, request.params.n))]
         first_token: float | None = None
         resp = self._post(call, "/completions", body, has_grammar=grammar is not None)
         _emit(call, StreamEvent(request.id, "phase", phase="generating"))
@@ -399,7 +304,7 @@ class OpenAIBackend:
                 for choice in chunk.get("choices") or []:
                     index = int(choice.get("index", 0))
                     if index >= len(samples):
-                        samples.extend(_Sample() for _ in range(index + 1 - len(samples)))
+                        samples.extend(Sample() for _ in range(index + 1 - len(samples)))
                     sample = samples[index]
                     text = choice.get("text") or ""
                     ids = choice.get("token_ids") or []
@@ -413,7 +318,7 @@ class OpenAIBackend:
                     if text:
                         if first_token is None:
                             first_token = time.monotonic()
-                        _emit(call, StreamEvent(request.id, "token", index=index, text=text, tokens_so_far=_count(sample)))
+                        _emit(call, StreamEvent(request.id, "token", index=index, text=text, tokens_so_far=token_count(sample)))
                     if choice.get("finish_reason"):
                         sample.finish_reason = str(choice["finish_reason"])
                         sample.eos_ended = "stop_reason" in choice and choice["stop_reason"] is None
@@ -431,7 +336,7 @@ class OpenAIBackend:
         if call.cancelled.is_set():
             raise _Cancelled
         end = time.monotonic()
-        completions = [_completion(s) for s in samples]
+        completions = [to_completion(s) for s in samples]
         failed = [f"sample {i} ended with {s.finish_reason or 'no finish reason'}" for i, s in enumerate(samples) if completions[i].finish_reason == "error"]
         return GenerationResult(
             request_id=request.id,
@@ -536,7 +441,7 @@ class OpenAIBackend:
 
     def _http_error(self, status: int, detail: str, *, has_grammar: bool) -> GenerationError:
         label = self._label()
-        if status == 400 and has_grammar and _mentions_grammar(detail):
+        if status == 400 and has_grammar and mentions_grammar(detail):
             return GenerationError(f"the {label} server rejected the grammar: {detail}")
         if status in (401, 403):
             hint = (
@@ -608,11 +513,6 @@ def _valid_engine(value: Any) -> Engine | None:
     return value if value in ENGINES else None
 
 
-def _mentions_grammar(detail: str) -> bool:
-    lowered = detail.lower()
-    return any(word in lowered for word in ("grammar", "lark", "structured", "guidance", "ebnf", "parse error", "rule"))
-
-
 def _lines(resp: http.client.HTTPResponse, call: _Call) -> Iterator[bytes]:
     while True:
         if call.cancelled.is_set():
@@ -621,27 +521,6 @@ def _lines(resp: http.client.HTTPResponse, call: _Call) -> Iterator[bytes]:
         if not line:
             return
         yield line
-
-
-def _count(sample: _Sample) -> int:
-    return len(sample.token_ids) or len(sample.logprobs) or sample.chunks
-
-
-def _completion(sample: _Sample) -> Completion:
-    # vLLM reports the end-of-sequence token as a last chunk with no text and one id; like the local
-    # backend, keep it out of the sample's tokens (its log-probability stays in the sum).
-    if sample.finish_reason == "stop" and sample.eos_ended and sample.last_text == "" and sample.last_ids == 1 and sample.token_ids:
-        sample.token_ids.pop()
-    n = _count(sample)
-    total = sum(sample.logprobs) if sample.logprobs else None
-    return Completion(
-        text="".join(sample.text),
-        token_ids=list(sample.token_ids),
-        finish_reason=_FINISH.get(sample.finish_reason or "", "error"),
-        logprob=total,
-        mean_logprob=(total / len(sample.logprobs)) if sample.logprobs else None,
-        num_tokens=n,
-    )
 
 
 def _emit(call: _Call, event: StreamEvent) -> None:
