@@ -158,7 +158,7 @@ RULES: list[Rule] = [
         f"{_W}OperationWithConstantResult",
         "Multiplication with a constant result",
         HIGH,
-        "`x * 0` (always 0) and `x * 1` (always x).",
+        "An arithmetic operation whose result is always the same: `x * 0` (always 0) and `x * 1` (always x).",
         "The operation does nothing useful and hides what was intended.",
         "Write the constant or the variable directly, or fix the factor.",
         "total = price * 1",
