@@ -36,8 +36,8 @@ W, R, F, D = "Credo.Check.Warning.", "Credo.Check.Readability.", "Credo.Check.Re
 
 CASES: list[Case] = [
     # -- warnings
-    Case(W + "IoInspect", _mod("  def total(order) do\n    order.lines\n    |> Enum.map(& &1.price)\n    |> Enum.sum()\n    |> IO.inspect(label: \"total\")\n  end\n"), function="total", fixed="|> Enum.sum()\n  end"),
-    Case(W + "Dbg", _mod("  def shipping(order) do\n    order\n    |> Map.get(:address)\n    |> dbg()\n  end\n"), function="shipping", fixed="|> Map.get(:address)\n  end"),
+    Case(W + "IoInspect", _mod("  def total(order) do\n    order.lines\n    |> Enum.map(& &1.price)\n    |> Enum.sum()\n    |> IO.inspect(label: \"total\")\n  end\n"), function="total", fixed="|> Enum.sum()\nend"),
+    Case(W + "Dbg", _mod("  def shipping(order) do\n    order\n    |> Map.get(:address)\n    |> dbg()\n  end\n"), function="shipping", fixed="|> Map.get(:address)\nend"),
     Case(W + "IExPry", _mod("  def refund(order) do\n    require IEx\n    IEx.pry()\n    Payments.refund(order.payment_id)\n  end\n"), function="refund", fixed="require IEx\n  Payments.refund"),
     Case(W + "UnusedEnumOperation", _mod("  def prices(order) do\n    Enum.map(order.lines, & &1.price)\n    order.lines\n  end\n"), function="prices"),
     Case(W + "UnusedStringOperation", _mod("  def label(name) do\n    String.upcase(name)\n    \"Order for #{name}\"\n  end\n"), function="label"),

@@ -42,6 +42,7 @@ class ExplainContext:
     workspace_root: Path | None = None
     source: str = ""  # the whole buffer
     summary: dict[str, Any] | None = field(default=None, repr=False)
+    code_parses: bool = False  # whether `code` parses on its own (shown as an elixir block only then)
 
     @property
     def subject(self) -> str:
@@ -103,10 +104,20 @@ def extract_context(
     end = finding.end_line or finding.line
     fn = _enclosing(list((summary or {}).get("defs", [])), finding.line, end)
     mod = _enclosing(list((summary or {}).get("modules", [])), finding.line, end)
+    regions: list[tuple[int, int]] = []
     if fn is not None:
-        first, last = int(fn["line"]), int(fn.get("end_line") or fn["line"])
-    else:
-        first, last = max(1, finding.line - radius), min(len(lines), end + radius)
+        regions.append((int(fn["line"]), int(fn.get("end_line") or fn["line"])))
+    window = (max(1, finding.line - radius), max(1, min(len(lines), end + radius)))
+    regions.append(window)
+    if mod is not None:
+        regions.append((int(mod["line"]), int(mod.get("end_line") or mod["line"])))
+    regions.append((1, len(lines)))
+    # the first region that parses on its own (a window can cut a block in half); else the window as text
+    (first, last), parses = window, False
+    for a, b in regions:
+        if b - a + 1 <= MAX_REGION_LINES and helper is not None and _parses(_dedent(lines[a - 1 : b]), helper):
+            (first, last), parses = (a, b), True
+            break
     rule = catalogue.get(finding.rule)
     cwe_id = finding.cwe or (rule.cwe if rule else None)
     return ExplainContext(
@@ -114,6 +125,7 @@ def extract_context(
         code=_dedent(lines[first - 1 : last]),
         first_line=first,
         last_line=max(first, last),
+        code_parses=parses,
         function=fn,
         module=(mod or {}).get("name") or (fn or {}).get("module"),
         rule=rule,
@@ -227,7 +239,7 @@ def link_label(url: str) -> str:
     return url
 
 
-def references(ctx: ExplainContext, retrieved: list[Any] = ()) -> list[tuple[str, str]]:
+def references(ctx: ExplainContext, retrieved: list[Any] = (), own_doc: Any = None) -> list[tuple[str, str]]:
     """(label, url) pairs, each url once: the CWE entry first, then the rule's own links, then related docs."""
     urls: list[str] = []
     labels: dict[str, str] = {}
@@ -244,6 +256,8 @@ def references(ctx: ExplainContext, retrieved: list[Any] = ()) -> list[tuple[str
         add(rule.doc_url)
         for url in rule.references:
             add(url)
+    if own_doc is not None:
+        add(own_doc.url, f"{_TOOL_NAMES.get(own_doc.kind, 'The tool')}'s own documentation of {own_doc.key} (installed in deps/)")
     own = [d.score for d in retrieved if d.key == ctx.finding.rule]
     floor = RELATED_MIN_SHARE * (own[0] if own else max((d.score for d in retrieved), default=0.0))
     for doc in retrieved:
@@ -272,10 +286,25 @@ def _first_paragraph(text: str, limit: int) -> str:
     return para
 
 
-def _fence(code: str, note: str = "") -> list[str]:
+def _fence(code: str, note: str = "", lang: str = "elixir") -> list[str]:
     body = code.strip("\n")
     fence = "````" if "```" in body else "```"
-    return [f"{fence}elixir", *([note] if note else []), body, fence]
+    return [f"{fence}{lang}", *([note] if note else []), body, fence]
+
+
+def _reference_line(label: str, url: str, root: Path | None) -> str:
+    """A bullet: a link for web pages; a file in the workspace as its path (editors do not follow file: links in hovers)."""
+    if not url.startswith("file://"):
+        return f"- [{label}]({url})"
+    from urllib.parse import unquote, urlparse
+
+    path = Path(unquote(urlparse(url).path))
+    if root is not None:
+        try:
+            path = path.relative_to(Path(root).resolve())
+        except ValueError:
+            pass
+    return f"- {label}: `{path}`"
 
 
 def workspace_doc(ctx: ExplainContext, index: Any) -> Any:
@@ -302,6 +331,7 @@ def render(
 ) -> str:
     """The markdown of one explanation (sections What, Why, [In this function], How to fix, Example, References)."""
     f, rule, entry = ctx.finding, ctx.rule, ctx.cwe
+    refs = references(ctx, retrieved, own_doc)
     title = rule.title if rule else f.rule
     where = f" · in `{ctx.function_label}`" if ctx.function_label else ""
     out = [f"### {title}", f"`{f.rule}` · {f.source} · {f.severity}{where}", ""]
@@ -333,16 +363,15 @@ def render(
         if ctx.code.strip() or has_catalogue:
             out += ["**Example.**" + (f" Your code ({span}):" if ctx.code.strip() else ""), ""]
         if ctx.code.strip():
-            out += _fence(ctx.code) + [""]
+            out += _fence(ctx.code, lang="elixir" if ctx.code_parses else "text") + [""]
         if has_catalogue:
             out += ["A fixed example from the rule's documentation:", ""]
             if rule.bad_example:
                 out += _fence(rule.bad_example, "# flagged") + [""]
             if rule.good_example:
                 out += _fence(rule.good_example, "# fixed") + [""]
-    refs = references(ctx, retrieved)
     if refs:
-        out += ["**References.**", ""] + [f"- [{label}]({url})" for label, url in refs]
+        out += ["**References.**", ""] + [_reference_line(label, url, ctx.workspace_root) for label, url in refs]
         if entry is not None:
             out += ["", "_CWE™ entries: © The MITRE Corporation, used under the CWE Terms of Use._"]
     return "\n".join(out).rstrip("\n") + "\n"
