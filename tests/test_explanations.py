@@ -216,3 +216,98 @@ def test_index_lives_in_the_cache_dir_and_is_rebuilt_when_sources_change(tmp_pat
     assert index.builds == 2
     assert "(updated)" in index.get("credo-doc", "Credo.Check.Warning.IoInspect").text
     assert retrieval.index_for(None) is retrieval.index_for(None)
+
+
+# -- the model paragraph ---------------------------------------------------------------------------
+
+GOOD = (
+    "In `index/2`, String.to_atom turns the sort parameter of every request into a new atom, and atoms are "
+    "never freed, so a client that sends many different values can exhaust the atom table and stop the node."
+)
+
+
+@pytest.fixture(scope="module")
+def atom_ctx(helper: Any, findings: dict[str, Any]) -> Any:
+    case = next(c for c in CASES if c.rule == "Sobelow.DOS.StringToAtom")
+    return extract_context(case.code, findings[case.rule], helper=helper)
+
+
+def test_quality_filter_accepts_a_good_paragraph(atom_ctx: Any) -> None:
+    from elixir_coder_lsp.inference.explain_model import check_paragraph, subjects
+
+    assert "String.to_atom" in subjects(atom_ctx) and "index" in subjects(atom_ctx)
+    assert check_paragraph(GOOD, atom_ctx) == (True, "")
+
+
+@pytest.mark.parametrize(
+    "text,reason",
+    [
+        ("}} |> ;; 0x1f %{} <<>> :: -> [[ ]] String.to_atom |> |> ~r// && || ++ -- <> =~ !! ## 0b1 0o7 @@", "not mostly words"),
+        ("String.to_atom is bad because the atom the atom the atom the atom the atom the atom grows and grows.", "loop"),
+        ("String.to_atom atom atom atom atom atom atom atom atom atom atom atom atom atom here.", "loop"),
+        ("Phoenix is a web framework written in Elixir that makes building scalable web applications pleasant.", "subject"),
+        ("String.to_atom.", "length"),
+        ("String.to_atom " + "is a concern here. " * 60, "length"),
+        ("String.to_atom is bad:\n\n```elixir\nString.to_atom(x)\n```", "paragraph"),
+        ("String.to_atom!!!!!!!!!!!! really matters in this function for every request that arrives.", "repeated"),
+    ],
+)
+def test_quality_filter_rejects_garbage_repetition_and_off_topic(atom_ctx: Any, text: str, reason: str) -> None:
+    from elixir_coder_lsp.inference.explain_model import check_paragraph
+
+    ok, why = check_paragraph(text, atom_ctx)
+    assert not ok and reason in why, why
+
+
+class _Pool:
+    """The pool's public surface as the paragraph job sees it."""
+
+    def __init__(self, state: str, queue: int = 0) -> None:
+        from elixir_coder_lsp.inference.types import InstanceStatus
+
+        self.status = InstanceStatus(name="default", state=state, queue=queue)  # type: ignore[arg-type]
+        self.submitted: list[Any] = []
+
+
+class _Coder:
+    def __init__(self, pool: _Pool, use_model: bool = True) -> None:
+        from elixir_coder_lsp.config import Settings
+
+        self.settings = Settings()
+        self.settings.explanations.use_model = use_model
+        self.pool = pool
+
+    def model_statuses(self) -> list[Any]:
+        return [self.pool.status]
+
+    def submit(self, request: Any, **_: Any) -> Any:
+        self.pool.submitted.append(request)
+        raise RuntimeError("not in this test")
+
+
+@pytest.mark.parametrize("state,queue,use_model", [("stopped", 0, True), ("loading", 0, True), ("busy", 1, True), ("idle", 1, True), ("idle", 0, False)])
+def test_paragraph_job_never_loads_a_model_or_queues_ahead(atom_ctx: Any, state: str, queue: int, use_model: bool) -> None:
+    from elixir_coder_lsp.inference.explain_model import Paragraphs
+
+    pool = _Pool(state, queue)
+    paragraphs = Paragraphs(_Coder(pool, use_model))
+    assert paragraphs.request(atom_ctx, []) is False
+    paragraphs.close()
+    assert pool.submitted == []
+
+
+def test_paragraph_job_asks_an_idle_model_with_the_explain_role(atom_ctx: Any) -> None:
+    import time
+
+    from elixir_coder_lsp.inference.explain_model import Paragraphs
+
+    pool = _Pool("idle")
+    paragraphs = Paragraphs(_Coder(pool))
+    assert paragraphs.request(atom_ctx, []) is True
+    deadline = time.monotonic() + 5
+    while not pool.submitted and time.monotonic() < deadline:
+        time.sleep(0.01)
+    paragraphs.close()
+    request = pool.submitted[0]
+    assert request.role == "explain" and request.instance == "default" and not request.constrained
+    assert "String.to_atom" in request.prompt and "def index(conn" in request.context["code"]

@@ -377,6 +377,40 @@ def render(
     return "\n".join(out).rstrip("\n") + "\n"
 
 
+@dataclass
+class Prepared:
+    """Everything an explanation shows except the model paragraph (what hover caches)."""
+
+    context: ExplainContext
+    example: FixedExample | None
+    retrieved: list[Any]
+    own_doc: Any
+
+    def render(self, paragraph: str | None = None) -> str:
+        """The markdown, with the model paragraph when there is one."""
+        return render(self.context, example=self.example, retrieved=self.retrieved, own_doc=self.own_doc, paragraph=paragraph)
+
+
+def prepare(
+    code: str,
+    finding: Finding,
+    *,
+    helper: Any = None,
+    workspace_root: str | Path | None = None,
+    index: Any = None,
+) -> Prepared:
+    """Context, the user's code fixed, retrieved docs and the workspace's own doc for one finding."""
+    from elixir_coder_lsp.inference import retrieval
+
+    if helper is None:
+        helper = _default_helper()
+    ctx = extract_context(code, finding, helper=helper, workspace_root=workspace_root)
+    idx = index if index is not None else retrieval.index_for(ctx.workspace_root)
+    retrieved = retrieval.retrieve_docs(ctx, 3, index=idx)
+    example = fixed_example(ctx, helper) if ctx.rule is None or ctx.rule.autofix or _fix_edits(finding) else None
+    return Prepared(ctx, example, retrieved, workspace_doc(ctx, idx))
+
+
 def explain(
     code: str,
     finding: Finding,
@@ -385,22 +419,13 @@ def explain(
     workspace_root: str | Path | None = None,
     index: Any = None,
     paragraph: str | None = None,
-    context: ExplainContext | None = None,
 ) -> str:
     """Markdown for one finding (hover, `elixirCoder.explain`, `elixir-coder explain`).
 
     ``helper`` (the Elixir helper) finds the enclosing function and checks that examples parse; without
     one the process-wide helper is used. ``index`` is the retrieval index (default: the workspace's).
     """
-    from elixir_coder_lsp.inference import retrieval
-
-    if helper is None:
-        helper = _default_helper()
-    ctx = context or extract_context(code, finding, helper=helper, workspace_root=workspace_root)
-    idx = index if index is not None else retrieval.index_for(ctx.workspace_root)
-    retrieved = retrieval.retrieve_docs(ctx, 3, index=idx)
-    example = fixed_example(ctx, helper) if ctx.rule is None or ctx.rule.autofix or _fix_edits(finding) else None
-    return render(ctx, example=example, retrieved=retrieved, own_doc=workspace_doc(ctx, idx), paragraph=paragraph)
+    return prepare(code, finding, helper=helper, workspace_root=workspace_root, index=index).render(paragraph)
 
 
 def _default_helper() -> Any:

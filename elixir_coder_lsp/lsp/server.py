@@ -22,9 +22,9 @@ from elixir_coder_lsp.lsp import actions as lsp_actions
 from elixir_coder_lsp.lsp.configuration import SECTION, SettingsState
 from elixir_coder_lsp.excludes import is_excluded_path
 from elixir_coder_lsp.lsp.diagnostics import DiagnosticsScheduler, Snapshot
-from elixir_coder_lsp.inference.explanation import explain
 from elixir_coder_lsp.lsp.fix import fix_job
 from elixir_coder_lsp.lsp.generate import generate_job
+from elixir_coder_lsp.lsp.hover import Explanations
 from elixir_coder_lsp.lsp.positions import split_lines, units_to_codepoint
 from elixir_coder_lsp.lsp.jobs import JobManager
 from elixir_coder_lsp.lsp.protocol import ElixirCoderProtocol
@@ -46,6 +46,7 @@ class ElixirCoderServer(LanguageServer):
         self.config = SettingsState()
         self.coder = ElixirCoder(self.config.settings, on_status=self._status_from_thread)
         self.jobs = JobManager(self)
+        self.explanations = Explanations(self.coder)
         self.status = StatusReporter(self)
         self.loop: asyncio.AbstractEventLoop | None = None
         self.settings_ready = asyncio.Event()
@@ -144,6 +145,7 @@ class ElixirCoderServer(LanguageServer):
         self.jobs.cancel_all()
         self.diagnostics.cancel_all()
         await self.jobs.wait_all(timeout=3.0)
+        self.explanations.close()
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self.executor, self.coder.close)
 
@@ -181,8 +183,9 @@ def make_server() -> ElixirCoderServer:
             ls.settings_ready.set()
         for name, model in ls.config.settings.models.items():
             ls.status.report(InstanceStatus(name=name, checkpoint=model.checkpoint, backend=model.backend, state="idle"))
+        loop = asyncio.get_running_loop()
+        loop.run_in_executor(ls.executor, ls.explanations.warm)
         if any(m.preload for m in ls.config.settings.models.values()):
-            loop = asyncio.get_running_loop()
             loop.run_in_executor(ls.executor, lambda: ls.coder.pool.preload())
 
     @ls.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
@@ -236,7 +239,7 @@ def make_server() -> ElixirCoderServer:
         return action
 
     @ls.feature(types.TEXT_DOCUMENT_HOVER)
-    def hover(ls: ElixirCoderServer, params: types.HoverParams) -> types.Hover | None:
+    async def hover(ls: ElixirCoderServer, params: types.HoverParams) -> types.Hover | None:
         snap = ls.snapshot(params.text_document.uri)
         if snap is None:
             return None
@@ -246,7 +249,8 @@ def make_server() -> ElixirCoderServer:
         found = ls.diagnostics.findings_at(snap.uri, line0 + 1, column0 + 1)
         if not found:
             return None
-        text = "\n\n---\n\n".join(explain(snap.text, f) for f in found)
+        # parsing, the index lookup and the helper's checks run off the event loop (DESIGN.md §2)
+        text = await asyncio.get_running_loop().run_in_executor(ls.executor, ls.explanations.markdown, snap.text, found)
         return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=text))
 
     @ls.feature(types.WINDOW_WORK_DONE_PROGRESS_CANCEL)
@@ -265,12 +269,14 @@ def make_server() -> ElixirCoderServer:
         return {"jobId": job.id}
 
     @ls.command(lsp_actions.CMD_EXPLAIN)
-    def cmd_explain(ls: ElixirCoderServer, args: dict[str, Any]) -> dict[str, Any]:
+    async def cmd_explain(ls: ElixirCoderServer, args: dict[str, Any]) -> dict[str, Any]:
         snap = ls.snapshot(_require(args, "uri"))
         finding = lsp_actions.finding_of(ls.protocol._converter.structure(_require(args, "diagnostic"), types.Diagnostic))
         if finding is None:
             raise _invalid("the diagnostic was not published by elixir-coder-lsp")
-        return {"markdown": explain(snap.text if snap else "", finding)}
+        # the same markdown as hover (the same cache, the same paragraph)
+        text = await asyncio.get_running_loop().run_in_executor(ls.executor, ls.explanations.markdown, snap.text if snap else "", [finding])
+        return {"markdown": text}
 
     @ls.command(lsp_actions.CMD_FIX)
     def cmd_fix(ls: ElixirCoderServer, args: dict[str, Any]) -> dict[str, Any]:
