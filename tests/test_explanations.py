@@ -13,7 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 from explain_cases import CASES, Case, case_finding  # noqa: E402
 
 from elixir_coder_lsp.inference.explanation import explain, extract_context  # noqa: E402
-from elixir_coder_lsp.inference.retrieval import DocIndex, parse_check_doc, query_terms, retrieve_docs  # noqa: E402
+from elixir_coder_lsp.inference.retrieval import DocIndex, parse_check_doc, query_terms, retrieval_query, retrieve_docs  # noqa: E402
 from elixir_coder_lsp.rules import catalogue, cwe  # noqa: E402
 
 SECTIONS = ["What.", "Why.", "How to fix.", "Example.", "References."]
@@ -78,7 +78,9 @@ def test_markdown_structure_for_every_rule(case: Case, helper: Any, index: DocIn
 def test_retrieval_finds_the_rule_doc_and_its_cwe(case: Case, helper: Any, index: DocIndex, findings: dict[str, Any]) -> None:
     ctx = extract_context(case.code, findings[case.rule], helper=helper)
     # the query is the finding's message and the user's code; the rule id is not part of it
-    assert case.rule not in ctx.finding.message and case.rule not in ctx.code
+    text, emphasis = retrieval_query(ctx)
+    assert text == f"{ctx.finding.message}\n{ctx.code}" and emphasis == ctx.finding.message
+    assert case.rule not in text and case.rule.lower() not in query_terms(text)
     keys = [d.key for d in retrieve_docs(ctx, 3, index=index)]
     assert case.rule in keys
     rule = catalogue.get(case.rule)

@@ -96,7 +96,7 @@ def _lookup_elsewhere(cwe_id: int) -> CweEntry | None:
         return None
     try:
         w = Database().get(cwe_id)
-    except (InvalidCWEError, Exception):  # noqa: BLE001 - unknown id
+    except (InvalidCWEError, LookupError, ValueError, TypeError, IndexError):  # an id MITRE does not have
         return None
     row = {"CWE-ID": str(cwe_id), "Name": w.name, "Description": w.description if isinstance(w.description, str) else ""}
     if isinstance(w.extended_description, str):
