@@ -206,7 +206,10 @@ def test_index_lives_in_the_cache_dir_and_is_rebuilt_when_sources_change(tmp_pat
     path = write_credo(root)
     index = DocIndex(root, cache_dir=tmp_path / "cache")
     assert index.count() >= len(catalogue.all_rules()) + len(cwe.cited_ids()) + 1
-    assert index.path.parent == tmp_path / "cache" and index.builds == 1
+    assert index.path.parent == tmp_path / "cache" and index.builds == 1 and index.path.name != "shared.sqlite"
+    # a workspace without deps docs uses the shared index
+    plain = DocIndex(tmp_path / "plain", cache_dir=tmp_path / "cache")
+    assert plain.count() == index.count() - 1 and plain.path.name == "shared.sqlite"
     # a second index over the same workspace reuses the file
     again = DocIndex(root, cache_dir=tmp_path / "cache")
     assert again.count() == index.count() and again.builds == 0

@@ -221,9 +221,9 @@ class DocIndex:
 
     def __init__(self, workspace_root: str | Path | None = None, *, cache_dir: str | Path | None = None) -> None:
         self.root = Path(workspace_root).resolve() if workspace_root else None
-        base = Path(cache_dir) if cache_dir else cache_root() / "explain-index"
-        key = hashlib.sha256(str(self.root or "-").encode()).hexdigest()[:16]
-        self.path = base / f"{key}.sqlite"
+        self.base = Path(cache_dir) if cache_dir else cache_root() / "explain-index"
+        self._own_path = self.base / f"{hashlib.sha256(str(self.root).encode()).hexdigest()[:16]}.sqlite"
+        self.path = self.base / "shared.sqlite"  # workspaces without deps docs share one index
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         self._fingerprint = ""
@@ -239,6 +239,7 @@ class DocIndex:
             return self._conn
         wanted = self._wanted()
         self._checked_at = now
+        self.path = self._own_path if _workspace_files(self.root) else self.base / "shared.sqlite"
         if self._conn is not None and wanted == self._fingerprint:
             return self._conn
         if self._conn is not None:
@@ -257,6 +258,7 @@ class DocIndex:
             conn = sqlite3.connect(str(self.path), check_same_thread=False)
             row = conn.execute("SELECT value FROM meta WHERE key = 'fingerprint'").fetchone()
             if row and row[0] == wanted:
+                os.utime(self.path)  # in use: not pruned
                 return conn
             conn.close()
         except sqlite3.Error:
@@ -282,6 +284,7 @@ class DocIndex:
         conn.close()
         os.replace(tmp, self.path)  # atomic: another process may be reading the old file
         self.builds += 1
+        _prune(self.base, keep=self.path)
         log.info("explanation index: %d docs built in %.0f ms at %s", len(rows), (time.monotonic() - started) * 1000, self.path)
         return sqlite3.connect(str(self.path), check_same_thread=False)
 
@@ -353,6 +356,19 @@ class DocIndex:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+
+
+def _prune(base: Path, keep: Path, max_age_s: float = 30 * 86400) -> None:
+    """Remove index files of workspaces not used for a month (and temp files left by a crash)."""
+    now = time.time()
+    for path in base.glob("*"):
+        if path == keep or not path.name.endswith((".sqlite", ".tmp")):
+            continue
+        try:
+            if now - path.stat().st_mtime > (3600 if path.name.endswith(".tmp") else max_age_s):
+                path.unlink()
+        except OSError:
+            pass
 
 
 _indexes: dict[Any, DocIndex] = {}
