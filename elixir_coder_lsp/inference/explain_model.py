@@ -112,14 +112,13 @@ def request_text(ctx: Any) -> str:
     return (
         f"Finding{where}, line {ctx.finding.line}: {title}. {ctx.finding.message}\n"
         f"Subject: {subject}\n"
-        "Write one short paragraph (at most three sentences, no code) on why this finding matters in this "
-        "function, naming the subject."
+        "At most three sentences, no code; name the subject."
     )
 
 
 def prompt_context(ctx: Any, docs: list[Any]) -> dict[str, Any]:
     """The prompt's context block: the user's code and the retrieved documentation snippets."""
-    snippets = [f"{d.key}: {' '.join(d.text.split())[:DOC_SNIPPET_CHARS]}" for d in docs]
+    snippets = "\n".join(f"- {d.key}: {' '.join(d.text.split())[:DOC_SNIPPET_CHARS]}" for d in docs)
     out: dict[str, Any] = {"code": ctx.code, "documentation": snippets}
     if ctx.module:
         out = {"module": ctx.module, **out}
