@@ -316,3 +316,36 @@ def test_paragraph_job_asks_an_idle_model_with_the_explain_role(atom_ctx: Any) -
     request = pool.submitted[0]
     assert request.role == "explain" and request.instance == "default" and not request.constrained
     assert "String.to_atom" in request.prompt and "def index(conn" in request.context["code"]
+
+
+def test_paragraph_yields_to_a_generation_job(atom_ctx: Any) -> None:
+    import threading
+    import time
+
+    from elixir_coder_lsp.inference.explain_model import Paragraphs
+
+    class Blocking(_Coder):
+        def __init__(self) -> None:
+            super().__init__(_Pool("idle"))
+            self.cancelled = threading.Event()
+            self.pool.cancel = lambda rid: (self.cancelled.set(), True)[1]  # type: ignore[attr-defined]
+
+        def submit(self, request: Any, **_: Any) -> Any:
+            self.pool.submitted.append(request)
+            self.cancelled.wait(5)
+            raise RuntimeError("cancelled")
+
+    coder = Blocking()
+    paragraphs = Paragraphs(coder)
+    assert paragraphs.yield_to() is False  # nothing running
+    assert paragraphs.request(atom_ctx, [])
+    deadline = time.monotonic() + 5
+    while paragraphs._running is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert paragraphs.yield_to() is True and coder.cancelled.is_set()
+    while paragraphs._pending and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert paragraphs.get(atom_ctx) is None and not paragraphs._pending  # not cached: a later hover asks again
+    assert paragraphs.request(atom_ctx, [])
+    coder.cancelled.set()
+    paragraphs.close()

@@ -143,6 +143,7 @@ class Paragraphs:
         self._done: OrderedDict[tuple[str, str], str | None] = OrderedDict()
         self._pending: set[tuple[str, str]] = set()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="explain-paragraph")
+        self._running: str | None = None  # id of the paragraph request on the model, if any
         self.generated = 0
         self.rejected: list[tuple[str, str]] = []  # (text, reason), for logs and tests
 
@@ -214,7 +215,14 @@ class Paragraphs:
             instance=instance,
             context=prompt_context(ctx, docs),
         )
-        result = self.coder.submit(request, timeout=timeout)
+        import uuid
+
+        request.id = f"explain-{uuid.uuid4().hex[:12]}"
+        self._running = request.id
+        try:
+            result = self.coder.submit(request, timeout=timeout)
+        finally:
+            self._running = None
         completions = [c for c in result.completions if c.finish_reason != "error"]
         if not completions:
             return None
@@ -226,6 +234,13 @@ class Paragraphs:
             log.info("explanation paragraph rejected (%s): %.80r", reason, text)
             return None
         return text
+
+    def yield_to(self) -> bool:
+        """A generation or repair job starts: cancel the running paragraph (a later hover asks again); True if one ran."""
+        running = self._running
+        if running is None:
+            return False
+        return bool(self.coder.pool.cancel(running))  # a running request means the pool exists
 
     def close(self) -> None:
         """Stop the background thread (a running job finishes on its own)."""

@@ -265,6 +265,7 @@ def make_server() -> ElixirCoderServer:
     def cmd_generate(ls: ElixirCoderServer, args: dict[str, Any]) -> dict[str, Any]:
         uri = _require(args, "uri")
         _require(args, "range")
+        ls.explanations.paragraphs.yield_to()  # a hover paragraph never holds up generation
         job = ls.jobs.start(uri, "Generate code", lambda job, report: generate_job(ls, job, report, args))
         return {"jobId": job.id}
 
@@ -282,6 +283,7 @@ def make_server() -> ElixirCoderServer:
     def cmd_fix(ls: ElixirCoderServer, args: dict[str, Any]) -> dict[str, Any]:
         uri = _require(args, "uri")
         diagnostic = ls.protocol._converter.structure(_require(args, "diagnostic"), types.Diagnostic)
+        ls.explanations.paragraphs.yield_to()
         job = ls.jobs.start(uri, "Fix", lambda job, report: fix_job(ls, job, report, diagnostic))
         return {"jobId": job.id}
 
