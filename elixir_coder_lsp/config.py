@@ -44,7 +44,6 @@ NOT_USED_YET: dict[str, str] = {
     "generation.preview": "generated code is applied without a preview",
     "inline": "there is no inline completion yet",
     "clarification": "there are no clarifying questions yet",
-    "explanations.useModel": "explanations come from the rule catalogue only",
     "log": "the server's log is set by its --log-file and --log-level flags",
     "clientUi.ask": "there are no clarifying questions to ask yet",
 }

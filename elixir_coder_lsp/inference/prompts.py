@@ -25,8 +25,8 @@ TEMPLATES: dict[str, str] = {
         "in one sentence.\n\nRequest: {request}\n"
     ),
     "explain": (
-        "{context}Explain the following finding to an Elixir developer: what it means, why it matters and "
-        "how to fix it, in a few short paragraphs.\n\n{request}\n"
+        "{context}Explain to an Elixir developer why the following finding matters in the code shown, in one "
+        "short paragraph of plain prose, grounded in the documentation above.\n\n{request}\n"
     ),
     "repair": (
         "{context}Fix the problems listed below in this Elixir code. Reply with the complete corrected code "

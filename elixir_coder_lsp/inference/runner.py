@@ -10,6 +10,29 @@ import inspect
 import torch
 
 BASE_ADAPTER = "__base__"  # peft's name for "no adapter" in per-row adapter_names
+# Test-only: "path/to/file.py:factory" (or "module:factory"); factory(model) returns an object with
+# prefill(seq_ids, logits) and decode(seq_ids, logits) that may rewrite the next-token logits per row.
+TEST_LOGITS_PROCESSOR_ENV = "ELIXIR_CODER_TEST_LOGITS_PROCESSOR"
+
+
+def _test_logits_processor(model: Any) -> Any:
+    """The test-only logits processor named by the environment, or None (always None in normal use)."""
+    import os
+
+    spec = os.environ.get(TEST_LOGITS_PROCESSOR_ENV, "")
+    if not spec:
+        return None
+    import importlib
+    import importlib.util
+
+    where, _, attr = spec.rpartition(":")
+    if where.endswith(".py"):
+        loader = importlib.util.spec_from_file_location("elixir_coder_test_logits", where)
+        module = importlib.util.module_from_spec(loader)
+        loader.loader.exec_module(module)
+    else:
+        module = importlib.import_module(where)
+    return getattr(module, attr)(model)
 
 
 def _pad_left(t: torch.Tensor, n: int) -> torch.Tensor:
@@ -41,6 +64,7 @@ class ModelRunner:
         base = model.get_base_model() if hasattr(model, "get_base_model") else model
         params = inspect.signature(base.forward).parameters
         self._cache_arg = "cache" if "cache" in params else "past_key_values"
+        self.logits_processor = _test_logits_processor(model)
 
     @property
     def batch_size(self) -> int:
@@ -104,6 +128,8 @@ class ModelRunner:
         seq_all = [sid for seq_ids, _, _ in items for sid in seq_ids]
         adapters = [name for (seq_ids, _, _), name in zip(items, names) for _ in seq_ids]
         self._merge(cache, mask, lengths, seq_all, adapters)
+        if self.logits_processor is not None:
+            logits = self.logits_processor.prefill(seq_all, logits)
         return logits.clone()
 
     def _merge(self, cache: Any, mask: torch.Tensor, positions: torch.Tensor, seq_ids: list[int], adapters: list[str]) -> None:
@@ -137,7 +163,10 @@ class ModelRunner:
         out = self._forward(ids, mask, self.positions.unsqueeze(1), self.cache, self.adapters)
         self.mask = mask
         self.positions = self.positions + 1
-        return out.logits[:, -1, :].float()
+        logits = out.logits[:, -1, :].float()
+        if self.logits_processor is not None:
+            logits = self.logits_processor.decode(list(self.row_ids), logits)
+        return logits
 
     def remove(self, seq_ids: set[int] | Sequence[int]) -> None:
         """Drop rows from the batch, then trim cache columns that no remaining row uses."""

@@ -24,9 +24,9 @@ from elixir_coder_lsp.lsp.actions import CancelArgs, DiagnosticArgs, GenerateArg
 from elixir_coder_lsp.lsp.configuration import SettingsState
 from elixir_coder_lsp.excludes import is_excluded_path
 from elixir_coder_lsp.lsp.diagnostics import DiagnosticsScheduler, Snapshot
-from elixir_coder_lsp.inference.explanation import explain
 from elixir_coder_lsp.lsp.fix import fix_job
 from elixir_coder_lsp.lsp.generate import generate_job
+from elixir_coder_lsp.lsp.hover import Explanations
 from elixir_coder_lsp.lsp.positions import split_lines, units_to_codepoint
 from elixir_coder_lsp.lsp.jobs import JobManager
 from elixir_coder_lsp.lsp.protocol import ElixirCoderProtocol
@@ -49,6 +49,7 @@ class ElixirCoderServer(LanguageServer):
         self.config = SettingsState()
         self.coder = ElixirCoder(self.config.settings, on_status=self._status_from_thread)
         self.jobs = JobManager(self)
+        self.explanations = Explanations(self.coder)
         self.status = StatusReporter(self)
         self.loop: asyncio.AbstractEventLoop | None = None
         self.settings_ready = asyncio.Event()
@@ -147,6 +148,7 @@ class ElixirCoderServer(LanguageServer):
         self.jobs.cancel_all()
         self.diagnostics.cancel_all()
         await self.jobs.wait_all(timeout=3.0)
+        self.explanations.close()
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self.executor, self.coder.close)
 
@@ -184,8 +186,9 @@ def make_server() -> ElixirCoderServer:
             ls.settings_ready.set()
         for name, model in ls.config.settings.models.items():
             ls.status.report(InstanceStatus(name=name, checkpoint=model.checkpoint, backend=model.backend, state="idle"))
+        loop = asyncio.get_running_loop()
+        loop.run_in_executor(ls.executor, ls.explanations.warm)
         if any(m.preload for m in ls.config.settings.models.values()):
-            loop = asyncio.get_running_loop()
             loop.run_in_executor(ls.executor, lambda: ls.coder.pool.preload())
 
     @ls.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
@@ -239,7 +242,7 @@ def make_server() -> ElixirCoderServer:
         return action
 
     @ls.feature(types.TEXT_DOCUMENT_HOVER)
-    def hover(ls: ElixirCoderServer, params: types.HoverParams) -> types.Hover | None:
+    async def hover(ls: ElixirCoderServer, params: types.HoverParams) -> types.Hover | None:
         snap = ls.snapshot(params.text_document.uri)
         if snap is None:
             return None
@@ -249,7 +252,8 @@ def make_server() -> ElixirCoderServer:
         found = ls.diagnostics.findings_at(snap.uri, line0 + 1, column0 + 1)
         if not found:
             return None
-        text = "\n\n---\n\n".join(explain(snap.text, f) for f in found)
+        # parsing, the index lookup and the helper's checks run off the event loop (DESIGN.md §2)
+        text = await asyncio.get_running_loop().run_in_executor(ls.executor, ls.explanations.markdown, snap.text, found)
         return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=text))
 
     @ls.feature(types.WINDOW_WORK_DONE_PROGRESS_CANCEL)
@@ -262,19 +266,23 @@ def make_server() -> ElixirCoderServer:
 
     @ls.command(lsp_actions.CMD_GENERATE)
     def cmd_generate(ls: ElixirCoderServer, args: GenerateArgs) -> dict[str, Any]:
+        ls.explanations.paragraphs.yield_to()  # a hover paragraph never holds up generation
         job = ls.jobs.start(args.uri, "Generate code", lambda job, report: generate_job(ls, job, report, args))
         return {"jobId": job.id}
 
     @ls.command(lsp_actions.CMD_EXPLAIN)
-    def cmd_explain(ls: ElixirCoderServer, args: DiagnosticArgs) -> dict[str, Any]:
+    async def cmd_explain(ls: ElixirCoderServer, args: DiagnosticArgs) -> dict[str, Any]:
         snap = ls.snapshot(args.uri)
         finding = lsp_actions.finding_of(args.diagnostic)
         if finding is None:
             raise _invalid("the diagnostic was not published by elixir-coder-lsp")
-        return {"markdown": explain(snap.text if snap else "", finding)}
+        # the same markdown as hover (the same cache, the same paragraph)
+        text = await asyncio.get_running_loop().run_in_executor(ls.executor, ls.explanations.markdown, snap.text if snap else "", [finding])
+        return {"markdown": text}
 
     @ls.command(lsp_actions.CMD_FIX)
     def cmd_fix(ls: ElixirCoderServer, args: DiagnosticArgs) -> dict[str, Any]:
+        ls.explanations.paragraphs.yield_to()
         job = ls.jobs.start(args.uri, "Fix", lambda job, report: fix_job(ls, job, report, args.diagnostic))
         return {"jobId": job.id}
 

@@ -158,7 +158,7 @@ RULES: list[Rule] = [
         f"{_W}OperationWithConstantResult",
         "Multiplication with a constant result",
         HIGH,
-        "`x * 0` (always 0) and `x * 1` (always x).",
+        "An arithmetic operation whose result is always the same: `x * 0` (always 0) and `x * 1` (always x).",
         "The operation does nothing useful and hides what was intended.",
         "Write the constant or the variable directly, or fix the factor.",
         "total = price * 1",
@@ -172,8 +172,8 @@ RULES: list[Rule] = [
         "A fresh `raise` starts a new stacktrace, so the place where the original error happened is "
         "lost, which makes production failures much harder to diagnose.",
         "Use `reraise/2,3` with `__STACKTRACE__` to keep the original trace.",
-        "rescue\n  e -> raise MyError, Exception.message(e)",
-        "rescue\n  e -> reraise MyError, [message: Exception.message(e)], __STACKTRACE__",
+        "def load(path) do\n  File.read!(path)\nrescue\n  e -> raise MyError, Exception.message(e)\nend",
+        "def load(path) do\n  File.read!(path)\nrescue\n  e -> reraise MyError, [message: Exception.message(e)], __STACKTRACE__\nend",
     ),
     _r(
         f"{_W}ApplicationConfigInModuleAttribute",
@@ -234,8 +234,8 @@ RULES: list[Rule] = [
         "A `defmodule` whose name parts are not PascalCase.",
         "Every Elixir library names modules in PascalCase; other spellings look like typos.",
         "Rename the module using PascalCase.",
-        "defmodule Shop.cart_items do",
-        "defmodule Shop.CartItems do",
+        "defmodule Shop.Cart_Items do\n  @moduledoc false\nend",
+        "defmodule Shop.CartItems do\n  @moduledoc false\nend",
     ),
     _r(
         f"{_R}FunctionNames",
@@ -384,8 +384,8 @@ RULES: list[Rule] = [
         "The file does not end with a newline.",
         "Tools that concatenate or diff files expect a final newline.",
         "Add a newline at the end of the file.",
-        "end",
-        "end\n",
+        "defmodule Shop do\n  @moduledoc false\nend",
+        "defmodule Shop do\n  @moduledoc false\nend\n",
         autofix=True,
     ),
     _r(

@@ -1,23 +1,36 @@
-"""A small offline table of the CWE entries that our security rules cite.
+"""The CWE entries our security rules cite, read from MITRE's data as shipped in the `cwe2` package.
 
-Names are MITRE's official entry names; the descriptions are short summaries in our own words,
-written for someone reading a diagnostic, not a copy of the CWE text.
+Names, descriptions, extended descriptions and mitigations are MITRE's own text (CWE™ is a
+trademark of The MITRE Corporation; the data is used under the CWE Terms of Use, which `cwe2`
+ships next to its MIT licence). Explanations cite MITRE and link each entry's cwe.mitre.org page.
+Entries are loaded once per process, on first use, from the package's Research Concepts view.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import csv
+import logging
+import re
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+log = logging.getLogger(__name__)
 
 CWE_URL = "https://cwe.mitre.org/data/definitions/{id}.html"
+ATTRIBUTION = "CWE™ content © The MITRE Corporation, used under the CWE Terms of Use (https://cwe.mitre.org/about/termsofuse.html)."
+_MITIGATION = re.compile(r"::PHASE:(?P<phase>[^:]*)(?::STRATEGY:(?P<strategy>[^:]*))?:DESCRIPTION:(?P<text>.*?)(?=::PHASE:|::$|$)", re.DOTALL)
 
 
 @dataclass(frozen=True)
 class CweEntry:
-    """One CWE weakness: id, official name, our short description, and its page."""
+    """One CWE weakness as MITRE publishes it: id, official name, description, extended description, mitigations."""
 
     id: int
     name: str
     description: str
+    extended_description: str = ""
+    mitigations: tuple[str, ...] = field(default=())
 
     @property
     def url(self) -> str:
@@ -30,125 +43,115 @@ class CweEntry:
         return f"CWE-{self.id}: {self.name}"
 
 
-_ENTRIES = (
-    CweEntry(
-        20,
-        "Improper Input Validation",
-        "Data from outside the program is used without checking that it has the shape, size and "
-        "range the code expects, so later steps act on values nobody planned for.",
-    ),
-    CweEntry(
-        22,
-        "Improper Limitation of a Pathname to a Restricted Directory ('Path Traversal')",
-        "A file path is built from outside input, so segments such as `../` or an absolute path "
-        "let a caller read, write or delete files outside the directory the code meant to use.",
-    ),
-    CweEntry(
-        78,
-        "Improper Neutralization of Special Elements used in an OS Command ('OS Command Injection')",
-        "Outside input decides which program runs or reaches a shell command line, so a caller "
-        "can run commands of their choice with the application's privileges.",
-    ),
-    CweEntry(
-        79,
-        "Improper Neutralization of Input During Web Page Generation ('Cross-site Scripting')",
-        "Outside input is written into an HTML response without escaping, so a caller can make "
-        "other users' browsers run script in the site's origin.",
-    ),
-    CweEntry(
-        89,
-        "Improper Neutralization of Special Elements used in an SQL Command ('SQL Injection')",
-        "SQL text is assembled from outside input instead of passing the input as query "
-        "parameters, so a caller can change what the statement does.",
-    ),
-    CweEntry(
-        94,
-        "Improper Control of Generation of Code ('Code Injection')",
-        "Code or a template that is compiled and run at runtime is built from outside input, so "
-        "a caller can run arbitrary code inside the application.",
-    ),
-    CweEntry(
-        95,
-        "Improper Neutralization of Directives in Dynamically Evaluated Code ('Eval Injection')",
-        "Outside input reaches an eval-style function that runs a string or quoted expression as "
-        "code, handing the caller full control of the running system.",
-    ),
-    CweEntry(
-        116,
-        "Improper Encoding or Escaping of Output",
-        "Data is sent to another component (a browser, a shell, a log) without the encoding that "
-        "component needs, so parts of the data are read as instructions.",
-    ),
-    CweEntry(
-        319,
-        "Cleartext Transmission of Sensitive Information",
-        "Secrets or personal data travel over an unencrypted channel where others on the network "
-        "can read or alter them.",
-    ),
-    CweEntry(
-        352,
-        "Cross-Site Request Forgery (CSRF)",
-        "A state-changing request is accepted without proof that the user meant to send it, so "
-        "another site can make a logged-in browser submit it.",
-    ),
-    CweEntry(
-        400,
-        "Uncontrolled Resource Consumption",
-        "Outside input decides how much memory, storage or other finite resource the program "
-        "uses, so a caller can exhaust it and stop the service; on the BEAM, creating atoms "
-        "from input is the classic case because atoms are never freed.",
-    ),
-    CweEntry(
-        502,
-        "Deserialization of Untrusted Data",
-        "Bytes from outside are turned back into live terms without restricting what they may "
-        "contain, so a caller can create atoms, functions or other values the code never meant "
-        "to accept.",
-    ),
-    CweEntry(
-        601,
-        "URL Redirection to Untrusted Site ('Open Redirect')",
-        "A redirect target comes from outside input, so a link to a trusted site can forward "
-        "users to a site of the attacker's choosing.",
-    ),
-    CweEntry(
-        693,
-        "Protection Mechanism Failure",
-        "A defence the platform offers (security headers, content policies, CSRF tokens) is "
-        "missing or switched off, leaving an attack path open.",
-    ),
-    CweEntry(
-        770,
-        "Allocation of Resources Without Limits or Throttling",
-        "Resources are handed out per request with no cap, so enough requests use them all up.",
-    ),
-    CweEntry(
-        798,
-        "Use of Hard-coded Credentials",
-        "A password, key or token is written into the source or committed configuration, so "
-        "anyone who can read the code or its history can use it, and rotating it needs a release.",
-    ),
-    CweEntry(
-        1336,
-        "Improper Neutralization of Special Elements Used in a Template Engine",
-        "Outside input becomes part of a template rather than data rendered by it, so template "
-        "syntax in the input is executed by the engine.",
-    ),
-)
+def _mitigations(text: str) -> tuple[str, ...]:
+    """MITRE's `::PHASE:…:DESCRIPTION:…` mitigation list as plain sentences."""
+    out = []
+    for m in _MITIGATION.finditer(text or ""):
+        body = " ".join(m["text"].split())
+        if body:
+            out.append(body)
+    return tuple(out)
 
-CWE: dict[int, CweEntry] = {e.id: e for e in _ENTRIES}
+
+def _entry(row: dict[str, Any]) -> CweEntry:
+    return CweEntry(
+        id=int(row["CWE-ID"]),
+        name=(row.get("Name") or "").strip(),
+        description=" ".join((row.get("Description") or "").split()),
+        extended_description=" ".join((row.get("Extended Description") or "").split()),
+        mitigations=_mitigations(row.get("Potential Mitigations") or ""),
+    )
+
+
+_lock = threading.Lock()
+_loaded: dict[int, CweEntry] | None = None
+_misses: set[int] = set()
+
+
+def _load_view() -> dict[int, CweEntry]:
+    """Every weakness of the package's Research Concepts view (CWE-1000: all weaknesses), by id."""
+    global _loaded
+    with _lock:
+        if _loaded is None:
+            entries: dict[int, CweEntry] = {}
+            try:
+                from cwe2.mappings import navigate_cwe
+
+                path = navigate_cwe["research_concepts"]["csv_file"]
+                with open(path, encoding="utf-8", newline="") as f:
+                    for row in csv.DictReader(f):
+                        if (row.get("CWE-ID") or "").isdigit():
+                            entries[int(row["CWE-ID"])] = _entry(row)
+            except Exception as exc:  # noqa: BLE001 - a broken data package must not take explanations down
+                log.warning("CWE data unavailable (cwe2): %s", exc)
+            _loaded = entries
+        return _loaded
+
+
+def _lookup_elsewhere(cwe_id: int) -> CweEntry | None:
+    """Ids outside the research view (categories, views): the package's slower full lookup."""
+    try:
+        from cwe2.database import Database, InvalidCWEError
+    except ImportError:
+        return None
+    try:
+        w = Database().get(cwe_id)
+    except (InvalidCWEError, LookupError, ValueError, TypeError, IndexError):  # an id MITRE does not have
+        return None
+    row = {"CWE-ID": str(cwe_id), "Name": w.name, "Description": w.description if isinstance(w.description, str) else ""}
+    if isinstance(w.extended_description, str):
+        row["Extended Description"] = w.extended_description
+    if isinstance(w.potential_mitigations, str):
+        row["Potential Mitigations"] = w.potential_mitigations
+    return _entry(row)
 
 
 def get(cwe_id: int | None) -> CweEntry | None:
-    """The entry for a CWE id, or None when the table does not have it."""
-    return CWE.get(cwe_id) if cwe_id is not None else None
+    """The entry for a CWE id, or None when MITRE's data does not have it."""
+    if cwe_id is None:
+        return None
+    cwe_id = int(cwe_id)
+    view = _load_view()
+    entry = view.get(cwe_id)
+    if entry is None and cwe_id not in _misses:
+        entry = _lookup_elsewhere(cwe_id)
+        with _lock:
+            if entry is None:
+                _misses.add(cwe_id)
+            else:
+                view[cwe_id] = entry
+    return entry
 
 
 def url(cwe_id: int) -> str:
-    """The cwe.mitre.org page of any CWE id (also ids missing from the table)."""
+    """The cwe.mitre.org page of any CWE id."""
     return CWE_URL.format(id=int(cwe_id))
 
 
+def cited_ids() -> list[int]:
+    """The CWE ids that the catalogue's rules cite."""
+    from elixir_coder_lsp.rules import catalogue
+
+    return sorted({r.cwe for r in catalogue.all_rules() if r.cwe is not None})
+
+
 def all_entries() -> list[CweEntry]:
-    """Every entry, by id."""
-    return sorted(CWE.values(), key=lambda e: e.id)
+    """The entries our rules cite, by id."""
+    return [e for e in (get(i) for i in cited_ids()) if e is not None]
+
+
+def data_version() -> str:
+    """The `cwe2` package version (the index is rebuilt when it changes)."""
+    try:
+        from importlib.metadata import version
+
+        return version("cwe2")
+    except Exception:  # noqa: BLE001
+        return "none"
+
+
+def __getattr__(name: str) -> Any:
+    # `CWE`: the cited entries by id (kept for callers of the old hand-written table)
+    if name == "CWE":
+        return {e.id: e for e in all_entries()}
+    raise AttributeError(name)
