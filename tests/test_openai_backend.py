@@ -405,3 +405,21 @@ def test_cancel_while_queued_and_close_cancels_in_flight(serve: Callable[..., Fa
     with pytest.raises(GenerationError, match="closed"):
         backend.submit(GenerationRequest("c")).result(1)
     assert backend.status().state == "stopped"
+
+
+def test_a_constrained_sample_ended_where_the_grammar_cannot_end_is_a_failed_matcher(serve: Callable[..., FakeServer]) -> None:
+    # What vLLM sends after its llguidance matcher failed (the item limit): it masks to EOS, so a
+    # constrained "program" ends after one token with finish_reason stop. The client checks it.
+    grammar = 'start: "defmodule A do" NL "end"\nNL: "\\n"\n'
+    events = [chunk(0, "defmodule", ids=[5], lp=[-0.5]), chunk(0, "", ids=[2], lp=[-0.1], finish="stop"),
+              chunk(1, "defmodule A do\nend", ids=[5, 6, 7], lp=[-0.5]), chunk(1, "", ids=[2], lp=[-0.1], finish="stop")]
+    server = serve(lambda path, body: Reply(events=events))
+    backend = backend_for(server.url, engine="vllm", grammar_text=lambda rule, extra: grammar)
+    try:
+        result = backend.submit(GenerationRequest("p", SamplingParams(n=2), constrained=True)).result(10)
+    finally:
+        backend.close()
+    broken, whole = result.completions
+    assert broken.finish_reason == "error" and whole.finish_reason == "stop"
+    assert result.error is not None and "sample 0 ended after 1 token(s) where the grammar does not allow an end" in result.error
+    assert "sample 1" not in result.error

@@ -131,6 +131,23 @@ def check_text(text: str, entry_rule: str = "start", extra_rules: str | None = N
     return CheckResult(False, offset=n, char_offset=len(prefix), line=line, column=column, message=message)
 
 
+_accepts_cache: dict[str, llg.LLMatcher] = {}
+
+
+def grammar_accepts(grammar: str, text: str) -> bool:
+    """Whether a grammar text (as sent to a server) accepts the whole text; False if it does not compile."""
+    with _check_lock:
+        m = _accepts_cache.get(grammar)
+        if m is None:
+            m = llg.LLMatcher(_byte_tokenizer(), grammar, log_level=0)
+            if len(_accepts_cache) >= 8:
+                _accepts_cache.pop(next(iter(_accepts_cache)))
+            _accepts_cache[grammar] = m
+        m = m.deep_copy()
+    data = text.encode("utf-8")
+    return not m.is_error() and (not data or m.try_consume_tokens(list(data)) == len(data)) and m.is_accepting()
+
+
 # ---------------------------------------------------------------- model tokenizers
 def _ll_tokenizer(tokenizer: Any) -> llg.LLTokenizer:
     """An LLTokenizer for a Hugging Face fast tokenizer (or a `tokenizers.Tokenizer`)."""

@@ -42,6 +42,7 @@ from elixir_coder_lsp.inference.backends.openai_wire import (
 )
 from elixir_coder_lsp.inference.metrics import InstanceMetrics
 from elixir_coder_lsp.inference.types import (
+    Completion,
     GenerationError,
     GenerationRequest,
     GenerationResult,
@@ -338,6 +339,8 @@ class OpenAIBackend:
         end = time.monotonic()
         completions = [to_completion(s) for s in samples]
         failed = [f"sample {i} ended with {s.finish_reason or 'no finish reason'}" for i, s in enumerate(samples) if completions[i].finish_reason == "error"]
+        if grammar is not None:
+            failed += _matcher_failures(grammar, samples, completions)
         return GenerationResult(
             request_id=request.id,
             completions=completions,
@@ -507,6 +510,29 @@ class OpenAIBackend:
             self._on_status(self.status())
         except Exception:  # a listener's bug must not fail requests
             log.exception("%s: status callback failed", self.name)
+
+
+def _matcher_failures(grammar: str, samples: list[Sample], completions: list[Completion]) -> list[str]:
+    """Constrained samples the server ended at EOS where the grammar does not allow an end.
+
+    A server's grammar engine only allows EOS where the grammar accepts, except after its matcher
+    failed (vLLM then masks to EOS: llguidance's item limit gives one-token "programs" that end with
+    `stop`). The server reports nothing else, so each such sample is checked here and marked failed.
+    """
+    from elixir_coder_lsp.inference import constraints
+
+    out: list[str] = []
+    for i, (sample, completion) in enumerate(zip(samples, completions)):
+        if completion.finish_reason != "stop" or not sample.eos_ended:
+            continue  # a stop string or the token budget ended it, not the grammar
+        if constraints.grammar_accepts(grammar, completion.text):
+            continue
+        completion.finish_reason = "error"
+        out.append(
+            f"sample {i} ended after {completion.num_tokens} token(s) where the grammar does not allow an end: "
+            "the server's grammar engine failed (with llguidance, most likely its limit of Earley items per step)"
+        )
+    return out
 
 
 def _valid_engine(value: Any) -> Engine | None:
