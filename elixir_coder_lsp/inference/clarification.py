@@ -63,6 +63,9 @@ _TUPLE_CALLS = {
     ":httpc.request/1", ":httpc.request/4", "Date.from_iso8601/1", "DateTime.from_iso8601/1", "NaiveDateTime.from_iso8601/1",
 }
 _REPO_TUPLE_FUNS = {"insert", "update", "delete", "insert_or_update", "transaction"}
+# Non-bang functions that raise on bad input.
+_RAISING_CALLS = {"String.to_integer/1", "String.to_integer/2", "String.to_float/1", "String.to_existing_atom/1",
+                  "Kernel.hd/1", "Enum.fetch!/2", "Keyword.fetch!/2"}
 _RAISE_LOCALS = {"raise/1", "raise/2", "reraise/2", "reraise/3", "throw/1", "exit/1"}
 
 _CONCURRENCY_MODULES = {
@@ -83,9 +86,18 @@ _CONCURRENCY_MODULES = {
 }
 _PROCESS_LOCALS = {"spawn/1", "spawn/3", "spawn_link/1", "spawn_link/3", "spawn_monitor/1", "send/2"}
 
+# Map and Keyword calls that build one; reading (get, fetch, has_key?, take…) follows the input's shape.
+_BUILDERS = {
+    "Map": {"new", "put", "put_new", "put_new_lazy", "merge", "update", "update!", "delete", "drop", "replace",
+            "replace!", "from_struct", "filter", "reject", "map"},
+    "Keyword": {"new", "put", "put_new", "merge", "update", "update!", "delete", "drop", "replace", "replace!"},
+}
 _DATA_MODULES = {"Map": "map", "Keyword": "keyword", "MapSet": "mapset", ":queue": "queue", ":array": "array",
                  ":gb_trees": "tree", ":gb_sets": "set", "Tuple": "tuple"}
-_OPTION_CALL_NAMES = ("opts", "options")
+# Calls that build a map without a map literal; List's key functions work on lists of tuples.
+_MAP_CALLS = {"Enum.frequencies/1", "Enum.frequencies_by/2", "Enum.group_by/2", "Enum.group_by/3", "Map.new/1", "Map.new/2"}
+_TUPLE_LIST_CALLS = {"List.keyfind/3", "List.keystore/4", "List.keydelete/3", "List.keyreplace/4", "List.keymember?/3",
+                     "List.keytake/3", "List.keysort/2"}
 
 # External dependencies: a module prefix -> the dependency it stands for.
 _EXTERNAL_PREFIXES: tuple[tuple[str, str], ...] = (
@@ -276,12 +288,13 @@ def behaviour_features(raw: Mapping[str, Any]) -> dict[str, frozenset[str]]:
     # error handling: how failures reach the caller
     errors: set[str] = set()
     unguarded_remote = [c for c in remote if c not in guarded]
-    if (locals_ - guarded) & _RAISE_LOCALS or any(_split_call(c)[1].endswith("!") for c in unguarded_remote
+    if (locals_ - guarded) & _RAISE_LOCALS or set(unguarded_remote) & _RAISING_CALLS or any(_split_call(c)[1].endswith("!") for c in unguarded_remote
                                                   if not is_defined(_split_call(c)[0])):
         errors.add("raise")
     if any(d.split("/")[0].endswith("!") for d in defs):
         errors.add("raise")
-    if counts.get("error_tuples", 0) or counts.get("error_atoms", 0) or tails & _TUPLE_CALLS or any(
+    tails_or_passed = tails | set(raw.get("with_sources", []))
+    if counts.get("error_tuples", 0) or counts.get("error_atoms", 0) or tails_or_passed & _TUPLE_CALLS or any(
         _module_dep(_split_call(t)[0]) == "ecto" and _split_call(t)[1] in _REPO_TUPLE_FUNS for t in tails
     ):
         errors.add("error_tuple")
@@ -317,8 +330,14 @@ def behaviour_features(raw: Mapping[str, Any]) -> dict[str, frozenset[str]]:
         kind = _DATA_MODULES.get(mod)
         if kind == "keyword" and call in raw.get("option_calls", []):
             continue
+        if mod in _BUILDERS and fun not in _BUILDERS[mod]:
+            continue
         if kind:
             data.add(kind)
+        if call in _MAP_CALLS:
+            data.add("map")
+        if call in _TUPLE_LIST_CALLS:
+            data.add("tuple_list")
     if "ets" in conc:
         data.add("ets_table")
 

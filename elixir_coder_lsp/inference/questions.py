@@ -49,6 +49,7 @@ PHRASES: dict[str, dict[str, str]] = {
         "keyword": "a keyword list",
         "mapset": "a MapSet",
         "tuple": "tuples",
+        "tuple_list": "a list of `{key, value}` tuples",
         "queue": "`:queue`",
         "array": "`:array`",
         "tree": "`:gb_trees`",
@@ -82,7 +83,7 @@ _CHOICE_WORDS: dict[str, tuple[str, ...]] = {
     "error_tuple": ("{:error", ":error", "tuple", "ok/error"), "nil": ("nil",), "raise": ("raise", "exception", "bang"),
     "genserver": ("genserver",), "agent": ("agent",), "ets": ("ets",), "task": ("task",), "supervisor": ("supervisor",),
     "registry": ("registry",), "persistent_term": ("persistent_term",), "process": ("spawn", "process", "receive"),
-    "struct": ("struct",), "map": ("map",), "keyword": ("keyword",), "mapset": ("mapset", "set"), "tuple": ("tuple",),
+    "struct": ("struct",), "map": ("map",), "keyword": ("keyword",), "mapset": ("mapset", "set"), "tuple": ("tuple",), "tuple_list": ("tuple",),
     "queue": ("queue",), "ets_table": ("ets",), "ecto": ("ecto", "repo", "database"), "file": ("file",),
     "system_env": ("environment", "env"), "app_config": ("config",), "httpc": ("httpc",), "redis": ("redis",),
 }

@@ -11,8 +11,9 @@
 #   local_calls    "fun/arity" of calls to functions the code does not define (raise/1, spawn/1…)
 #   guarded_calls  remote and local calls inside a try body (their exceptions are rescued)
 #   tail_calls     the call whose value a public function returns ("Map.get/2")
+#   with_sources   calls on the right of <- in a `with` without else (their non-matching values pass through)
 #   option_calls   Keyword calls on a variable named opts/options (options, not data)
-#   struct_names   modules used in %Mod{} literals; counts (an object): error_tuples, error_atoms,
+#   struct_names   modules of %Mod{} literals built (not matched); counts (an object): error_tuples, error_atoms,
 #   nil_results, ok_tuples, rescues, with_else, receives, map_literals, keyword_literals,
 #   defstructs, comprehensions (only outside patterns: a value built, not one matched)
 
@@ -56,7 +57,7 @@ defmodule ElixirCoder.Clarify.Features do
       |> Map.new(fn {k, v} -> {k, v |> Enum.reverse() |> Enum.uniq()} end)
 
     keys = ~w(modules defs defps attributes aliases imports uses requires behaviours remote_calls
-              local_calls guarded_calls tail_calls struct_names option_calls)a
+              local_calls guarded_calls tail_calls with_sources struct_names option_calls)a
 
     keys
     |> Map.new(&{&1, Map.get(lists, &1, [])})
@@ -185,7 +186,17 @@ defmodule ElixirCoder.Clarify.Features do
   end
 
   defp walk({:with, _, args}, ctx, acc) when is_list(args) do
-    acc = if match?([_ | _], args) and has_else?(List.last(args)), do: bump(acc, :with_else), else: acc
+    acc =
+      if match?([_ | _], args) and has_else?(List.last(args)) do
+        bump(acc, :with_else)
+      else
+        # without else, a value that does not match is returned as it is
+        Enum.reduce(args, acc, fn
+          {:<-, _, [_, rhs]}, a -> if n = tail_call(rhs, 0, a.aliases), do: add(a, :with_sources, n), else: a
+          _, a -> a
+        end)
+      end
+
     call_args(args, ctx, acc)
   end
 
@@ -210,7 +221,9 @@ defmodule ElixirCoder.Clarify.Features do
   end
 
   defp walk({:%, _, [name, map]}, ctx, acc) do
-    acc = if n = module_name(name, acc.aliases), do: add(acc, :struct_names, n), else: acc
+    # a struct built is a data-structure choice; one matched only follows the input's shape
+    n = module_name(name, acc.aliases)
+    acc = if n && not ctx.pattern, do: add(acc, :struct_names, n), else: acc
     case map do
       {:%{}, _, pairs} -> walk_all(pairs, ctx, acc)
       other -> walk(other, ctx, acc)
