@@ -400,6 +400,7 @@ class ElixirCoder:
             cluster_threshold=cfg.cluster_threshold,
             max_questions=max(1, cfg.max_questions),
             ask_model=ask_model,
+            require_definitions=entry_rule in ("start", "module_body"),
         )
         doc = result.to_json()
         doc["session_id"] = None

@@ -175,7 +175,7 @@ class ClarificationSettings:
     enabled: bool = field(default=True, metadata=_meta(_bool()))
     samples: int = field(default=5, metadata=_meta(_int(2, 64)))
     temperature: float = field(default=0.8, metadata=_meta(_number(0, 2)))
-    entropy_threshold: float = field(default=0.5, metadata=_meta(_number(0)))
+    entropy_threshold: float = field(default=0.6, metadata=_meta(_number(0)))  # tuned: bench/clarification.py
     cluster_threshold: int = field(default=3, metadata=_meta(_int(1)))
     max_questions: int = field(default=1, metadata=_meta(_int(0, 10)))
 

@@ -465,11 +465,14 @@ def compute_divergence(
     features: Sequence[Mapping[str, frozenset[str]] | None] | None = None,
     threshold: float = CLUSTER_DISTANCE,
     weights: Mapping[str, float] | None = None,
+    require_definitions: bool = False,
 ) -> Analysis:
     """Mark invalid samples, extract features (with ``helper``, or take ``features``), cluster the rest.
 
     With ``features`` given (one mapping per sample, None for a sample that does not parse) no helper
     is needed: that is the pure path the tests and the benchmark's unit checks use.
+    ``require_definitions`` (for module-level requests) also marks invalid a sample that parses but
+    defines no module or function: a weak model's token soup often parses as a chain of calls.
     """
     from elixir_coder_lsp.elixir.client import HelperError
 
@@ -487,7 +490,11 @@ def compute_divergence(
                     reason = "does not parse"
             else:
                 try:
-                    found = behaviour_features(extract_features(helper, sample.code))
+                    raw = extract_features(helper, sample.code)
+                    if require_definitions and not (raw.get("modules") or raw.get("defs") or raw.get("defps")):
+                        reason = "defines no module or function"
+                    else:
+                        found = behaviour_features(raw)
                 except HelperError as exc:
                     reason = "does not parse" if exc.kind == "syntax_error" else f"not analysed ({exc.kind})"
         if reason is not None:
@@ -644,11 +651,12 @@ def clarify(
     cluster_threshold: int = 3,
     max_questions: int = 1,
     ask_model: Callable[[str], str] | None = None,
+    require_definitions: bool = False,
 ) -> Clarification:
     """Cluster the samples, decide, and (on ask) build the ranked questions; the prompt only names things."""
     from elixir_coder_lsp.inference import questions as q
 
-    analysis = compute_divergence(samples, helper, features=features)
+    analysis = compute_divergence(samples, helper, features=features, require_definitions=require_definitions)
     decision = should_ask(analysis, entropy_threshold, cluster_threshold)
     ranked: list[Any] = []
     if decision.decision == "ask":
