@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -81,7 +82,7 @@ def fill(template: str, **names: str) -> str:
     for key, value in names.items():
         template = template.replace(f"<<{key}>>", value)
     assert "<<" not in template, template
-    return template
+    return re.sub(r"\b([Aa]) (?=[aeiou])", r"\1n ", template)
 
 
 def module(c: Ctx, name: str, body: str, *, doc: str | None = None, top: list[str] | None = None) -> str:
@@ -635,6 +636,7 @@ SCENARIOS: dict[str, Scenario] = {
     "err_average": (err_average, ["tuple", "raise", "nil"], [
         "Write `average_<<f2>>/1` that computes the average <<f2>> of a list of <<ents>>.",
         "Compute the mean <<f2>> over the <<ents>> given as a list.",
+        INCONSISTENT + "Write `average_<<f2>>/1` for a list of <<ents>>; an empty list is invalid input that must raise, and the function must never raise.",
     ], {
         "tuple": "Write `average_<<f2>>/1` returning `{:ok, mean}` for a list of <<ents>> and `{:error, :empty}` for an empty list.",
         "raise": "Write `average_<<f2>>/1` returning the mean <<f2>> of a list of <<ents>>; it raises ArgumentError for an empty list.",
@@ -643,6 +645,7 @@ SCENARIOS: dict[str, Scenario] = {
     "err_validate": (err_validate, ["tuple", "raise"], [
         "Write `validate_<<ent>>/1` that checks the params contain <<f1>> and <<f2>>.",
         "Validate incoming <<ent>> params (<<f1>> and <<f2>> are required).",
+        INCONSISTENT + "Write `validate_<<ent>>/1` (<<f1>>, <<f2>> required) that reports missing keys as an error value, for a pipeline that always expects the params back.",
     ], {
         "tuple": "Write `validate_<<ent>>/1` that returns `{:ok, params}` when <<f1>> and <<f2>> are present and `{:error, {:missing, keys}}` otherwise.",
         "raise": "Write `validate_<<ent>>/1` that returns the params when <<f1>> and <<f2>> are present and raises ArgumentError naming the missing keys otherwise.",
@@ -651,6 +654,7 @@ SCENARIOS: dict[str, Scenario] = {
         "Write a <<Ent>>Store with `put/2` and `get/1` that many processes can use at once.",
         "Keep an in-memory cache of <<ents>> by id, shared across the application.",
         "A <<ent>> store that other processes read and write; keep it simple.",
+        INCONSISTENT + "Write a <<Ent>>Store with `put/2` and `get/1` that starts no process, yet is shared by every process of the app.",
     ], {
         "genserver": "Write a GenServer <<Ent>>Store registered under its module name with `put/2` (cast) and `get/1` (call), state in a map.",
         "agent": "Write a <<Ent>>Store backed by an Agent holding a map, with `put/2` and `get/1`.",
@@ -659,6 +663,7 @@ SCENARIOS: dict[str, Scenario] = {
     "conc_counter": (conc_counter, ["genserver", "agent", "ets"], [
         "Count <<ent>> page views per id; increments come from many request processes.",
         "Write `increment/1` and `count/1` for <<ent>> views shared by the whole app.",
+        INCONSISTENT + "Count <<ent>> views per id without starting any process, shared by every request process.",
     ], {
         "genserver": "Write a GenServer counting <<ent>> views per id: `increment/1` casts, `count/1` calls, counts in a map.",
         "agent": "Write an Agent-based counter of <<ent>> views per id with `increment/1` and `count/1`.",
@@ -667,6 +672,7 @@ SCENARIOS: dict[str, Scenario] = {
     "conc_parallel": (conc_parallel, ["task", "process", "genserver"], [
         "Write `enrich_all/1` that enriches each <<ent>> concurrently.",
         "Enrich all <<ents>> in the batch in parallel and return the results in order.",
+        INCONSISTENT + "`enrich_all/1` must enrich the <<ents>> concurrently but may not start any processes.",
     ], {
         "task": "Write `enrich_all/1` that enriches each <<ent>> in parallel with Task (async_stream or async/await) and returns results in order.",
         "process": "Write `enrich_all/1` that spawns one raw process per <<ent>> with spawn/send/receive and collects results in order.",
@@ -674,6 +680,7 @@ SCENARIOS: dict[str, Scenario] = {
     "conc_refresh": (conc_refresh, ["genserver", "task", "process"], [
         "Refresh the <<ent>> data every minute in the background.",
         "Write a background job that reloads <<ents>> once a minute.",
+        INCONSISTENT + "Reload <<ents>> every minute in the background, without adding anything to the supervision tree.",
     ], {
         "genserver": "Write a GenServer that reloads <<ents>> every minute using `Process.send_after/3` and `handle_info/2`.",
         "task": "Write a supervised Task (`Task.start_link/1`) that loops forever reloading <<ents>> and sleeping a minute.",
@@ -681,6 +688,7 @@ SCENARIOS: dict[str, Scenario] = {
     "conc_limiter": (conc_limiter, ["genserver", "ets"], [
         "Write `allow?/1`, a rate limiter for the <<ent>> API keyed by client.",
         "Limit how often each client may call the <<ent>> endpoint.",
+        INCONSISTENT + "Write `allow?/1`, a per-client rate limiter for the <<ent>> API that keeps no shared state.",
     ], {
         "genserver": "Write a GenServer rate limiter with `allow?/1` (a call) keeping hit counts per key in a map.",
         "ets": "Write a rate limiter `allow?/1` with `:ets.update_counter/4` on a public named ETS table.",
@@ -697,6 +705,7 @@ SCENARIOS: dict[str, Scenario] = {
     "data_options": (data_options, ["map", "keyword"], [
         "Write `export_options/1`: defaults for <<ent>> export (format, header, separator) merged with overrides.",
         "<<Ent>> export needs default options the caller can override.",
+        INCONSISTENT + "`export_options/1` returns its defaults as a map, and the overrides it merges are keyword lists like any opts.",
     ], {
         "map": "Write `export_options/1` merging a map of overrides into default options held in a map.",
         "keyword": "Write `export_options/1` merging keyword overrides into default options held in a keyword list.",
@@ -704,6 +713,7 @@ SCENARIOS: dict[str, Scenario] = {
     "data_tags": (data_tags, ["mapset", "list", "map"], [
         "Keep the set of tags on a <<ent>>: `new/0`, `add_tag/2`, `tagged?/2`.",
         "Track unique labels for <<ents>> with add and membership checks.",
+        INCONSISTENT + "Keep <<ent>> tags unique and in insertion order, with constant-time membership checks, in a plain list.",
     ], {
         "mapset": "Implement <<ent>> tags with a MapSet: `new/0`, `add_tag/2`, `tagged?/2`.",
         "list": "Implement <<ent>> tags as a plain list without duplicates: `new/0`, `add_tag/2`, `tagged?/2`.",
@@ -711,6 +721,7 @@ SCENARIOS: dict[str, Scenario] = {
     "data_items": (data_items, ["map", "tuple_list", "struct"], [
         "Track quantities of SKUs in a <<ent>>: `add_item/3` and `quantity/2`.",
         "Keep the line items of a <<ent>> (sku and quantity) and look quantities up.",
+        INCONSISTENT + "Track SKU quantities for a <<ent>> in a map that keeps insertion order.",
     ], {
         "map": "Keep <<ent>> line items in a map from sku to quantity: `add_item/3` and `quantity/2`.",
         "tuple_list": "Keep <<ent>> line items as a list of `{sku, qty}` tuples using List.keyfind/keystore: `add_item/3`, `quantity/2`.",
@@ -718,6 +729,7 @@ SCENARIOS: dict[str, Scenario] = {
     "data_queue": (data_queue, ["queue", "list"], [
         "Keep pending <<ents>> in first-in-first-out order: `new/0`, `push/2`, `pop/1`.",
         "A FIFO of <<ents>> waiting to be processed.",
+        INCONSISTENT + "A FIFO of pending <<ents>> with O(1) push and pop, using only lists.",
     ], {
         "queue": "Implement a FIFO of <<ents>> with Erlang's `:queue`: `new/0`, `push/2`, `pop/1`.",
         "list": "Implement a FIFO of <<ents>> as a plain list (append at the end): `new/0`, `push/2`, `pop/1`.",
@@ -734,6 +746,7 @@ SCENARIOS: dict[str, Scenario] = {
     "ext_persist": (ext_persist, ["ecto", "file", "redis"], [
         "Write `save_<<ent>>/1` that persists a <<ent>> so it survives restarts.",
         "Store <<ents>> durably.",
+        INCONSISTENT + "Persist <<ents>> durably, without a database and without touching the disk.",
     ], {
         "ecto": "Write `save_<<ent>>/1` inserting a <<ent>> changeset with our Ecto `Repo`.",
         "file": "Write `save_<<ent>>/1` that writes the <<ent>> as an Erlang term to a file under priv/<<ents>>.",
@@ -741,6 +754,7 @@ SCENARIOS: dict[str, Scenario] = {
     "ext_secret": (ext_secret, ["system_env", "app_config", "file"], [
         "Write `api_key/0` for the <<ent>> service.",
         "The <<ent>> service client needs its API key; add the accessor.",
+        INCONSISTENT + "`api_key/0` for the <<ent>> service: set at deploy time, but not through environment variables or config files.",
     ], {
         "system_env": "Write `api_key/0` that reads the <<ENT>>_API_KEY environment variable and fails when it is unset.",
         "app_config": "Write `api_key/0` that reads the key from the application environment and fails when it is unset.",
@@ -748,6 +762,7 @@ SCENARIOS: dict[str, Scenario] = {
     "ext_hash": (ext_hash, ["bcrypt", "argon2", "crypto"], [
         "Hash and verify <<ent>> passwords: `hash_password/1`, `verify/2`.",
         "Write password hashing for <<ents>>.",
+        INCONSISTENT + "Hash <<ent>> passwords with a standard slow algorithm and no dependencies.",
     ], {
         "bcrypt": "Hash and verify <<ent>> passwords with bcrypt_elixir: `hash_password/1`, `verify/2`.",
         "argon2": "Hash and verify <<ent>> passwords with argon2_elixir: `hash_password/1`, `verify/2`.",
@@ -755,6 +770,7 @@ SCENARIOS: dict[str, Scenario] = {
     "ext_json": (ext_json, ["jason", "poison"], [
         "Write `to_json/1` and `from_json/1` for <<ent>> payloads.",
         "Serialise <<ents>> to JSON and back.",
+        INCONSISTENT + "Serialise <<ents>> to JSON and back with Elixir's standard library only.",
     ], {
         "jason": "Write `to_json/1` and `from_json/1` for <<ent>> payloads with Jason, returning ok/error tuples.",
         "poison": "Write `to_json/1` and `from_json/1` for <<ent>> payloads with Poison, returning ok/error tuples.",
@@ -854,8 +870,7 @@ def build_items(seed: int = 11) -> list[dict[str, object]]:
 
     # Ambiguous: every scenario, several entities and prompt wordings, a sampler-like split.
     for name, (build, choices, prompts, _clear, typ) in SCENARIOS.items():
-        per = 4 if len(prompts) >= 3 else 4
-        for k in range(per):
+        for k in range(4):  # each scenario's inconsistent wording (listed last but one or last) is used once
             counter += 1
             c = make_ctx(counter, rng)
             template = prompts[k % len(prompts)]

@@ -286,6 +286,10 @@ def test_clarify_end_to_end_on_programs(helper) -> None:
     assert doc["ambiguity"] == "error_handling" and doc["confidence"] == 0.5
     [q] = doc["questions"]
     assert "`fetch/2`" in q["text"] and q["evpi"] == pytest.approx(0.5)
+    # the prompt names things in the question; it never changes the decision
+    for prompt in ("", "Must raise. Never return errors.", "the usual GenServer"):
+        other = clarify(prompt, samples, helper, entropy_threshold=0.6, cluster_threshold=3).to_json()
+        assert (other["decision"], other["clusters"], other["ambiguity"]) == ("ask", doc["clusters"], "error_handling")
     assert sorted(c for o in q["options"] for c in o["clusters"]) == [0, 1]
 
 

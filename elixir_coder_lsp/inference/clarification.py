@@ -107,7 +107,7 @@ _EXTERNAL_PREFIXES: tuple[tuple[str, str], ...] = (
     ("Application", "app_config"), ("Redix", "redis"), ("Phoenix.PubSub", "pubsub"), ("Oban", "oban"),
     ("Swoosh", "swoosh"), ("Bamboo", "bamboo"), ("Bcrypt", "bcrypt"), ("Argon2", "argon2"), ("Pbkdf2", "pbkdf2"),
     (":crypto", "crypto"), ("NimbleCSV", "nimble_csv"), ("CSV", "csv"), ("ExAws", "ex_aws"), (":gen_tcp", "gen_tcp"),
-    ("Mojito", "mojito"), ("Logger", ""), ("Broadway", "broadway"), ("Cachex", "cachex"), ("Con", ""),
+    ("Mojito", "mojito"), ("Broadway", "broadway"), ("Cachex", "cachex"),
 )
 _STDLIB = {
     "Enum", "Map", "List", "String", "Kernel", "Keyword", "MapSet", "Integer", "Float", "Process", "IO", "Access",
@@ -237,11 +237,12 @@ def generate_samples(
     ``submit`` is a callable taking a GenerationRequest and returning its GenerationResult, or a
     ModelPool/Backend (anything with ``submit(request, on_event)`` returning a future).
     """
+    timeout = request_fields.pop("timeout", None)
     request = sample_request(prompt, n=n, temperature=temperature, **request_fields)
     if callable(submit):
         result = submit(request)
     else:
-        result = submit.submit(request, None).result(request_fields.get("timeout"))
+        result = submit.submit(request, None).result(timeout)
     return samples_from_result(result, request.params.seed)
 
 
@@ -256,7 +257,7 @@ def extract_features(helper: Any, code: str) -> dict[str, Any]:
 def _module_dep(module: str) -> str | None:
     for prefix, dep in _EXTERNAL_PREFIXES:
         if module == prefix or module.startswith(prefix + "."):
-            return dep or None
+            return dep
     if module.endswith(".Repo") or module == "Repo":
         return "ecto"
     return None
@@ -366,6 +367,7 @@ def behaviour_features(raw: Mapping[str, Any]) -> dict[str, frozenset[str]]:
         "functions": frozenset(defs),
         "attributes": frozenset(raw.get("attributes", [])),
         "modules": frozenset(m for m in modules if not is_defined(m)),
+        "defined_modules": frozenset(defined),  # names for questions; not part of the distance
     }
 
 

@@ -225,22 +225,26 @@ def partition(analysis: Analysis, family: str, max_options: int = MAX_OPTIONS) -
 _BACKTICKED = re.compile(r"`([^`\n]{1,80})`")
 _NAME_ARITY = re.compile(r"\b([a-z_][a-zA-Z0-9_]*[?!]?/\d)\b")
 _MODULE = re.compile(r"\b([A-Z][a-zA-Z0-9]*(?:\.[A-Z][a-zA-Z0-9]*)+|[A-Z][a-z0-9]+[A-Z][a-zA-Z0-9]*)\b")
+_PROCESS_WORDS = {"GenServer", "GenStage", "DynamicSupervisor", "PubSub"}
 _CALLBACKS = {"init/1", "handle_call/3", "handle_cast/2", "handle_info/2", "start_link/0", "start_link/1",
               "child_spec/1", "terminate/2", "code_change/3"}
 
 
-def subject_name(prompt: str, analysis: Analysis | None = None) -> str:
-    """What the question is about: a function or module named in the prompt, else the samples' main function."""
+def subject_name(prompt: str, analysis: Analysis | None = None, family: str = "") -> str:
+    """What the question is about: a name from the prompt that the samples define, else one the prompt
+    mentions, else the samples' main module (for a process model) or main public function."""
     defs: dict[str, int] = {}
-    modules: set[str] = set()
-    if analysis is not None:
-        for feats in analysis.features:
-            if feats:
-                for d in feats.get("functions", frozenset()):
-                    if d not in _CALLBACKS:
-                        defs[d] = defs.get(d, 0) + 1
+    modules: dict[str, int] = {}
+    for feats in analysis.features if analysis is not None else []:
+        for d in (feats or {}).get("functions", frozenset()):
+            if d not in _CALLBACKS:
+                defs[d] = defs.get(d, 0) + 1
+        for m in (feats or {}).get("defined_modules", frozenset()):
+            modules[m] = modules.get(m, 0) + 1
     names = [m.group(1) for m in _BACKTICKED.finditer(prompt)] + [m.group(1) for m in _NAME_ARITY.finditer(prompt)]
-    names += [m.group(1) for m in _MODULE.finditer(prompt)]
+    module_names = [m.group(1) for m in _MODULE.finditer(prompt) if m.group(1) not in _PROCESS_WORDS]
+    # a process model belongs to a module; other choices to a function
+    names = module_names + names if family == "concurrency" else names + module_names
     by_name = {d.split("/")[0]: d for d in defs}
     for name in names:
         bare = name.strip().removesuffix("()")
@@ -250,9 +254,9 @@ def subject_name(prompt: str, analysis: Analysis | None = None) -> str:
             return f"`{by_name[bare]}`"
     if names:
         return f"`{names[0].strip()}`"
-    if defs:
-        top = max(sorted(defs), key=lambda d: defs[d])
-        return f"`{top}`"
+    pool = modules if (family == "concurrency" and modules) or not defs else defs
+    if pool:
+        return f"`{max(sorted(pool), key=lambda k: pool[k])}`"
     return "the code"
 
 
@@ -263,14 +267,13 @@ def _choices(options: Sequence[Option]) -> str:
 
 def build_questions(analysis: Analysis, prompt: str = "", max_options: int = MAX_OPTIONS) -> list[Question]:
     """One template question per behaviour family that separates the clusters, ranked by EVPI."""
-    name = subject_name(prompt, analysis)
     questions: list[Question] = []
     for family in BEHAVIOUR_FAMILIES:
         separation = family_separation(analysis, family)
         options = partition(analysis, family, max_options)
         if len(options) < 2:
             continue
-        text = TEMPLATES[family].format(name=name, choices=_choices(options))
+        text = TEMPLATES[family].format(name=subject_name(prompt, analysis, family), choices=_choices(options))
         questions.append(Question(family, text, options, template_text=text, separation=separation))
     return rank_evpi(questions, analysis)
 
