@@ -466,3 +466,42 @@ def test_samples_at_temperature_differ_with_distinct_seeds(tiny_model_dir, helpe
         assert asked["question"]["question"].startswith("How should `fetch/2` report a failure")
     finally:
         coder.close()
+
+
+# -- the evaluation set and the benchmark's arithmetic ---------------------------------------------------
+
+
+def test_wilson_interval_hand_values() -> None:
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    from clarification import wilson
+
+    assert wilson(0, 0) == (0.0, 1.0)
+    low, high = wilson(36, 36)
+    assert low == pytest.approx(0.9036, abs=1e-4) and high == 1.0
+    low, high = wilson(5, 10)
+    assert low == pytest.approx(0.2366, abs=1e-4) and high == pytest.approx(0.7634, abs=1e-4)
+
+
+def test_evaluation_set_meets_its_goals_with_the_default_thresholds(helper) -> None:
+    import sys
+    from collections import Counter
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    from clarification import DATA, analyse, decide, load, metrics
+
+    from elixir_coder_lsp.config import Settings
+
+    items = load(DATA)
+    kinds = Counter(i["kind"] for i in items)
+    assert len(items) >= 150 and kinds["ambiguous"] >= 75 and kinds["clear"] + kinds["trap"] >= 75 and kinds["trap"] >= 25
+    assert {i["type"] for i in items if i["kind"] == "ambiguous"} == {
+        "error_handling", "concurrency", "data_structure", "external_dependency"}
+    assert all(len(i["samples"]) >= 5 for i in items)
+    cfg = Settings().clarification
+    held = metrics(decide(analyse([i for i in items if i["split"] == "test"], helper), cfg.entropy_threshold, cfg.cluster_threshold))
+    assert held["precision"][0] >= 0.85 and held["recall"][0] >= 0.80 and held["precision"][1] >= 0.70
+    assert held["type_accuracy"][0] >= 0.80 and held["over_ask_traps"][0] <= 0.10

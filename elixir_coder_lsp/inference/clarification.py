@@ -264,7 +264,7 @@ def _module_dep(module: str) -> str | None:
 
 
 def _split_call(call: str) -> tuple[str, str, int]:
-    """"Mod.fun/2" -> ("Mod", "fun", 2); a local "fun/1" -> ("", "fun", 1)."""
+    """'Mod.fun/2' -> ("Mod", "fun", 2); a local 'fun/1' -> ("", "fun", 1)."""
     head, _, arity = call.rpartition("/")
     mod, _, fun = head.rpartition(".")
     if mod.startswith(":") or "." in head:
@@ -288,11 +288,10 @@ def behaviour_features(raw: Mapping[str, Any]) -> dict[str, frozenset[str]]:
 
     # error handling: how failures reach the caller
     errors: set[str] = set()
-    unguarded_remote = [c for c in remote if c not in guarded]
-    if (locals_ - guarded) & _RAISE_LOCALS or set(unguarded_remote) & _RAISING_CALLS or any(_split_call(c)[1].endswith("!") for c in unguarded_remote
-                                                  if not is_defined(_split_call(c)[0])):
-        errors.add("raise")
-    if any(d.split("/")[0].endswith("!") for d in defs):
+    unguarded_remote = {c for c in remote if c not in guarded}  # calls inside `try do` are rescued
+    bang_calls = any(_split_call(c)[1].endswith("!") and not is_defined(_split_call(c)[0]) for c in unguarded_remote)
+    bang_defs = any(d.split("/")[0].endswith("!") for d in defs)
+    if (locals_ - guarded) & _RAISE_LOCALS or unguarded_remote & _RAISING_CALLS or bang_calls or bang_defs:
         errors.add("raise")
     tails_or_passed = tails | set(raw.get("with_sources", []))
     if counts.get("error_tuples", 0) or counts.get("error_atoms", 0) or tails_or_passed & _TUPLE_CALLS or any(
@@ -315,7 +314,7 @@ def behaviour_features(raw: Mapping[str, Any]) -> dict[str, frozenset[str]]:
             conc.add(_CONCURRENCY_MODULES[mod])
     if locals_ & _PROCESS_LOCALS or counts.get("receives", 0):
         conc.add("process")
-    if "genserver" in conc:  # GenServer callbacks supervise themselves; a child_spec call is not a choice
+    if "genserver" in conc:  # a GenServer calling Supervisor.child_spec/2 is plumbing, not a second choice
         conc.discard("supervisor")
 
     # data structures: what the program builds

@@ -8,7 +8,6 @@ specific, answerable rewrite is kept.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
