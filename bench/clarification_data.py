@@ -128,7 +128,8 @@ def err_lookup(choice: str, c: Ctx, bang_name: bool = False) -> str:
             f"def {fn}({m}, {k}) do\n  {log}case Map.fetch({m}, {k}) do\n    {{:ok, {c.ent}}} -> {{:ok, {c.ent}}}\n    :error -> {{:error, :not_found}}\n  end\nend",
             f"def {fn}({m}, {k}) do\n  {log}with {{:ok, {c.ent}}} <- Map.fetch({m}, {k}) do\n    {{:ok, {c.ent}}}\n  else\n    :error -> {{:error, :not_found}}\n  end\nend",
             f"def {fn}({m}, {k}) when is_map_key({m}, {k}), do: {{:ok, {m}[{k}]}}\ndef {fn}(_{m}, _{k}), do: {{:error, :not_found}}",
-        ][s]
+            f"def {fn}({m}, {k}) do\n  {log}Map.fetch({m}, {k})\nend",
+        ][s if c.rng.random() < 0.8 else 3]
     elif choice == "raise":
         body = [
             f"def {fn}({m}, {k}) do\n  {log}Map.fetch!({m}, {k})\nend",
@@ -268,6 +269,12 @@ def conc_store(choice: str, c: Ctx) -> str:
     # ets
     tab = c.pick(":" + c.ents, "@table", "__MODULE__")
     pre = "@table :" + c.ents + "\n\n" if tab == "@table" else ""
+    if c.chance(0.25):  # a GenServer that only owns the table; reads and writes go straight to ETS
+        body = (f"{pre}def start_link(_), do: GenServer.start_link(__MODULE__, nil, name: __MODULE__)\n\n"
+                f"@impl true\ndef init(nil) do\n  :ets.new({tab}, [:set, :public, :named_table, read_concurrency: true])\n  {{:ok, nil}}\nend\n\n"
+                f"def put({k}, {v}), do: :ets.insert({tab}, {{{k}, {v}}})\n\n"
+                f"def get({k}) do\n  case :ets.lookup({tab}, {k}) do\n    [{{^{k}, {v}}}] -> {v}\n    [] -> nil\n  end\nend")
+        return module(c, name, body, doc=f"In-memory {c.ent} store.", top=["use GenServer"])
     body = (f"{pre}def init do\n  :ets.new({tab}, [:set, :public, :named_table, read_concurrency: true])\nend\n\n"
             f"def put({k}, {v}), do: :ets.insert({tab}, {{{k}, {v}}})\n\n"
             f"def get({k}) do\n  case :ets.lookup({tab}, {k}) do\n    [{{^{k}, {v}}}] -> {v}\n    [] -> nil\n  end\nend")
@@ -279,12 +286,18 @@ def conc_counter(choice: str, c: Ctx) -> str:
     name = f"{c.app}.{c.Ent}Views"
     k = c.pick("id", f"{c.ent}_id", "key")
     if choice == "genserver":
+        if c.chance(0.7):  # increments as casts
+            inc = (f"def increment({k}), do: GenServer.cast(__MODULE__, {{:increment, {k}}})\n",
+                   f"@impl true\ndef handle_cast({{:increment, {k}}}, counts) do\n  {{:noreply, Map.update(counts, {k}, 1, &(&1 + 1))}}\nend\n\n")
+        else:  # or synchronous calls
+            inc = (f"def increment({k}), do: GenServer.call(__MODULE__, {{:increment, {k}}})\n",
+                   f"@impl true\ndef handle_call({{:increment, {k}}}, _from, counts) do\n  {{:reply, :ok, Map.update(counts, {k}, 1, &(&1 + 1))}}\nend\n\n")
         body = (f"def start_link(_), do: GenServer.start_link(__MODULE__, %{{}}, name: __MODULE__)\n\n"
-                f"def increment({k}), do: GenServer.cast(__MODULE__, {{:increment, {k}}})\n"
-                f"def count({k}), do: GenServer.call(__MODULE__, {{:count, {k}}})\n\n"
+                + inc[0]
+                + f"def count({k}), do: GenServer.call(__MODULE__, {{:count, {k}}})\n\n"
                 f"@impl true\ndef init(counts), do: {{:ok, counts}}\n\n"
-                f"@impl true\ndef handle_cast({{:increment, {k}}}, counts) do\n  {{:noreply, Map.update(counts, {k}, 1, &(&1 + 1))}}\nend\n\n"
-                f"@impl true\ndef handle_call({{:count, {k}}}, _from, counts), do: {{:reply, Map.get(counts, {k}, 0), counts}}")
+                + inc[1]
+                + f"@impl true\ndef handle_call({{:count, {k}}}, _from, counts), do: {{:reply, Map.get(counts, {k}, 0), counts}}")
         return module(c, name, body, doc="View counters.", top=["use GenServer"])
     if choice == "agent":
         body = (f"def start_link(_), do: Agent.start_link(fn -> %{{}} end, name: __MODULE__)\n\n"
@@ -363,7 +376,8 @@ def data_record(choice: str, c: Ctx) -> str:
     if choice == "struct":
         s = c.rng.randrange(2)
         body = [f"defstruct [:{a}, :{b}]\n\ndef {fn}({a}, {b}), do: %__MODULE__{{{a}: {a}, {b}: {b}}}",
-                f"@enforce_keys [:{a}]\ndefstruct [:{a}, {b}: nil]\n\n@type t :: %__MODULE__{{}}\n\ndef {fn}({a}, {b}) do\n  %__MODULE__{{{a}: {a}, {b}: {b}}}\nend"][s]
+                f"@enforce_keys [:{a}]\ndefstruct [:{a}, {b}: nil]\n\n@type t :: %__MODULE__{{}}\n\ndef {fn}({a}, {b}) do\n  %__MODULE__{{{a}: {a}, {b}: {b}}}\nend",
+                f"defstruct [:{a}, :{b}]\n\ndef {fn}({a}, {b}), do: struct!(__MODULE__, {a}: {a}, {b}: {b})"][s if c.chance(0.75) else 2]
     elif choice == "map":
         s = c.rng.randrange(2)
         body = [f"def {fn}({a}, {b}), do: %{{{a}: {a}, {b}: {b}}}",

@@ -89,6 +89,18 @@ def test_clusters_from_features() -> None:
     assert _analysis([TUPLE, other]).clusters == [[0, 1]]
 
 
+def test_external_dependencies_compare_per_job() -> None:
+    from elixir_coder_lsp.inference.clarification import external_distance
+
+    # another HTTP client is another choice, even when both decode with Jason
+    assert external_distance(frozenset({"httpoison", "jason"}), frozenset({"httpc", "jason"})) == 1.0
+    assert external_distance(frozenset({"req", "jason"}), frozenset({"req"})) == 1.0  # JSON: one side has none
+    assert external_distance(frozenset({"req"}), frozenset({"req", "lib:Foo"})) == 1.0
+    assert external_distance(frozenset({"req", "jason"}), frozenset({"req", "jason"})) == 0.0
+    a = _analysis([{"external_dependency": {"httpoison", "jason"}}] * 3 + [{"external_dependency": {"httpc", "jason"}}] * 2)
+    assert len(a.clusters) == 2
+
+
 def test_cluster_average_linkage() -> None:
     d = [[0, 0.1, 0.9], [0.1, 0, 0.9], [0.9, 0.9, 0]]
     assert cluster(d, 0.15) == [[0, 1], [2]]
@@ -251,6 +263,23 @@ AGENT = """defmodule Store do
   def get(k), do: Agent.get(__MODULE__, &Map.get(&1, k))
 end
 """
+ETS_OWNED = """defmodule Store do
+  use GenServer
+  def start_link(_), do: GenServer.start_link(__MODULE__, nil, name: __MODULE__)
+  def init(nil) do
+    :ets.new(:store, [:set, :public, :named_table])
+    {:ok, nil}
+  end
+  def put(k, v), do: :ets.insert(:store, {k, v})
+  def get(k), do: :ets.lookup(:store, k)
+end
+"""
+ETS_PLAIN = """defmodule Store do
+  def setup, do: :ets.new(:store, [:set, :public, :named_table])
+  def put(key, value), do: :ets.insert(:store, {key, value})
+  def get(key), do: :ets.lookup(:store, key)
+end
+"""
 AS_MAP = """defmodule Conf do
   def defaults, do: %{port: 4000, host: "localhost"}
 end
@@ -269,6 +298,9 @@ def test_equivalent_programs_share_a_cluster(helper) -> None:
     assert _clusters(helper, MAP_FOR, MAP_COMPREHENSION, MAP_PIPE) == [[0, 1, 2]]
     assert _clusters(helper, NESTED, PIPED) == [[0, 1]]
     assert _clusters(helper, FETCH_TUPLE, FETCH_WITH) == [[0, 1]]  # renamed variables, case vs with
+    # a GenServer that only owns the table callers use directly is still the ETS choice
+    assert _clusters(helper, ETS_OWNED, ETS_PLAIN) == [[0, 1]]
+    assert _clusters(helper, GENSERVER, ETS_PLAIN) == [[0], [1]]
 
 
 def test_different_behaviours_are_apart(helper) -> None:

@@ -109,6 +109,16 @@ _EXTERNAL_PREFIXES: tuple[tuple[str, str], ...] = (
     (":crypto", "crypto"), ("NimbleCSV", "nimble_csv"), ("CSV", "csv"), ("ExAws", "ex_aws"), (":gen_tcp", "gen_tcp"),
     ("Mojito", "mojito"), ("Broadway", "broadway"), ("Cachex", "cachex"),
 )
+# Libraries that do the same job: two programs using different ones for one job made different
+# choices, whatever else they share (HTTPoison + Jason vs :httpc + Jason differ in the HTTP client).
+EXTERNAL_CATEGORIES: dict[str, frozenset[str]] = {
+    "http": frozenset({"httpoison", "req", "tesla", "finch", "mint", "httpc", "hackney", "mojito"}),
+    "json": frozenset({"jason", "poison"}),
+    "storage": frozenset({"ecto", "postgrex", "redis", "cachex"}),
+    "settings": frozenset({"system_env", "app_config"}),
+    "password": frozenset({"bcrypt", "argon2", "pbkdf2", "crypto"}),
+    "mail": frozenset({"swoosh", "bamboo"}),
+}
 _STDLIB = {
     "Enum", "Map", "List", "String", "Kernel", "Keyword", "MapSet", "Integer", "Float", "Process", "IO", "Access",
     "Stream", "Range", "Tuple", "DateTime", "Date", "Time", "NaiveDateTime", "Regex", "URI", "Base", "Path", "Calendar",
@@ -316,6 +326,10 @@ def behaviour_features(raw: Mapping[str, Any]) -> dict[str, frozenset[str]]:
         conc.add("process")
     if "genserver" in conc:  # a GenServer calling Supervisor.child_spec/2 is plumbing, not a second choice
         conc.discard("supervisor")
+    served = any(_split_call(c)[0] == "GenServer" and _split_call(c)[1] in ("call", "cast", "multi_call", "abcast")
+                 for c in remote) or any(d.startswith(("handle_call/", "handle_cast/")) for d in defs)
+    if {"genserver", "ets"} <= conc and not served:  # it only owns the table callers use directly
+        conc.discard("genserver")
 
     # data structures: what the program builds
     data: set[str] = set()
@@ -379,11 +393,24 @@ def jaccard_distance(a: frozenset[str], b: frozenset[str]) -> float:
     return 0.0 if not union else 1.0 - len(a & b) / len(union)
 
 
+def external_distance(a: frozenset[str], b: frozenset[str]) -> float:
+    """The largest Jaccard distance within one job (HTTP client, JSON, storage…), or over the rest."""
+    parts = [(a & members, b & members) for members in EXTERNAL_CATEGORIES.values()]
+    known = frozenset().union(*EXTERNAL_CATEGORIES.values())
+    parts.append((a - known, b - known))
+    return max(jaccard_distance(x, y) for x, y in parts)
+
+
+def family_distance(family: str, a: frozenset[str], b: frozenset[str]) -> float:
+    """Distance between two programs' features in one family (Jaccard; per job for external dependencies)."""
+    return external_distance(a, b) if family == "external_dependency" else jaccard_distance(a, b)
+
+
 def feature_distance(a: Mapping[str, frozenset[str]], b: Mapping[str, frozenset[str]], weights: Mapping[str, float] | None = None) -> float:
-    """Weighted mean of the per-family Jaccard distances (0 = same behaviour and structure, 1 = nothing shared)."""
+    """Weighted mean of the per-family distances (0 = same behaviour and structure, 1 = nothing shared)."""
     weights = weights or FAMILY_WEIGHTS
     total = sum(weights.values())
-    return sum(w * jaccard_distance(a.get(f, frozenset()), b.get(f, frozenset())) for f, w in weights.items()) / total
+    return sum(w * family_distance(f, a.get(f, frozenset()), b.get(f, frozenset())) for f, w in weights.items()) / total
 
 
 def cluster(distances: Sequence[Sequence[float]], threshold: float = CLUSTER_DISTANCE) -> list[list[int]]:

@@ -18,7 +18,7 @@ from elixir_coder_lsp.inference.clarification import (
     FAMILY_PRIORITY,
     Analysis,
     entropy,
-    jaccard_distance,
+    family_distance,
 )
 
 MAX_OPTIONS = 4  # beyond this the least likely groups share an "Other" option
@@ -138,11 +138,11 @@ class Question:
 
 
 def family_separation(analysis: Analysis, family: str) -> float:
-    """Σ_{i<j} p_i p_j · Jaccard distance of the clusters' majority features in ``family``."""
+    """Σ_{i<j} p_i p_j · distance of the clusters' majority features in ``family``."""
     probs = analysis.probabilities
     reps = [analysis.cluster_features(c, family) for c in range(len(analysis.clusters))]
     return sum(
-        probs[i] * probs[j] * jaccard_distance(reps[i], reps[j]) for i in range(len(reps)) for j in range(i + 1, len(reps))
+        probs[i] * probs[j] * family_distance(family, reps[i], reps[j]) for i in range(len(reps)) for j in range(i + 1, len(reps))
     )
 
 
