@@ -10,6 +10,8 @@ precision, recall, F1 and the over-ask rate of "ask" (Wilson 95% intervals), the
 hard-but-clear traps, type accuracy on the items asked, and Hit@1 (the top question is about the
 labelled type). The prompt is never read by the decision; it only names things in the question.
 
+Both modes also write their figures to bench/results/clarification.json (clarification_model.json).
+
 Model mode draws `clarification.samples` constrained samples per prompt with the given checkpoint (a tiny
 or trained model here, a capable one elsewhere) and reports the decisions and the share of invalid samples.
 """
@@ -32,6 +34,7 @@ from elixir_coder_lsp.inference.clarification import Analysis, Sample, compute_d
 from elixir_coder_lsp.inference.questions import build_questions  # noqa: E402
 
 DATA = ROOT / "bench" / "data" / "clarification" / "items.json"
+RESULTS = ROOT / "bench" / "results"
 ENTROPY_GRID = [round(0.05 * i, 2) for i in range(0, 31)]  # 0.0 .. 1.5
 CLUSTER_GRID = [2, 3, 4, 5, 6]
 
@@ -176,7 +179,7 @@ def offline(args: argparse.Namespace) -> int:
         et, ct, tuned = tune(tune_set)
     held = metrics(decide(test_set, et, ct))
     rows = decide(test_set, et, ct)
-    invalid = sum(s.analysis.invalid.__len__() for s in scored)
+    invalid = sum(len(s.analysis.invalid) for s in scored)
     total = sum(len(s.analysis.samples) for s in scored)
     goals = {
         "precision>=0.85": held["precision"][0] >= 0.85,
@@ -185,9 +188,11 @@ def offline(args: argparse.Namespace) -> int:
         "type_accuracy>=0.80": held["type_accuracy"][0] >= 0.80,
         "trap_over_ask<=0.10": held["over_ask_traps"][0] <= 0.10,
     }
+    summary = {"entropyThreshold": et, "clusterThreshold": ct, "tune": tuned, "test": held, "goals": goals,
+               "invalid_samples": [invalid, total]}
+    write_results("clarification.json", summary)
     if args.json:
-        print(json.dumps({"entropyThreshold": et, "clusterThreshold": ct, "tune": tuned, "test": held, "goals": goals,
-                          "invalid_samples": [invalid, total]}, indent=1))
+        print(json.dumps(summary, indent=1))
     else:
         print(f"{len(items)} items ({len(tune_set)} tune / {len(test_set)} test), {total} programs "
               f"({invalid} invalid) analysed in {analysed_s:.1f}s")
@@ -242,8 +247,14 @@ def model_mode(args: argparse.Namespace) -> int:
     report = {"model": str(args.model), "prompts": len(items), "decisions": decisions,
               "invalid_share": invalid / total if total else 0.0, "invalid_reasons": reasons,
               "agreement_with_labels": agree / len(items) if items else 0.0, "seconds": round(elapsed, 1)}
+    write_results("clarification_model.json", report)
     print(json.dumps(report, indent=None if args.json else 1))
     return 0
+
+
+def write_results(name: str, doc: dict[str, Any]) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / name).write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
 
 
 def main() -> int:

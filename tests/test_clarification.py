@@ -166,6 +166,15 @@ def test_classify_and_questions_partition_the_clusters() -> None:
     assert len(data_q.options) == 2 and data_q.evpi < top.evpi
 
 
+def test_many_choices_share_an_other_option() -> None:
+    kinds = ["genserver", "agent", "ets", "task", "registry"]
+    a = _analysis([{"concurrency": {k}} for k in kinds + kinds[:1]])
+    q = build_questions(a, "")[0]
+    assert len(q.options) == 4 and q.options[-1].label.startswith("Other: ")
+    assert sorted(c for o in q.options for c in o.clusters) == list(range(5))
+    assert q.option_for("  A genserver ") is q.options[0] and q.option_for("something else") is None
+
+
 def test_model_rewrite_is_kept_only_when_specific() -> None:
     a = _analysis([TUPLE, RAISE, TUPLE, RAISE, TUPLE])
     q = build_questions(a, "fetch a user")[0]
