@@ -382,9 +382,10 @@ class ElixirCoder:
     ) -> dict[str, Any]:
         """Sample, cluster and decide; on `ask`, open a session and return its id with the ranked question.
 
-        Returns the `clarify` JSON (CONTRACT.md §5) plus `session_id` and `question` (the top one, or None).
-        ``samples`` skips sampling (e.g. programs from elsewhere); ``rewrite`` lets the model's question
-        role rewrite the question's text.
+        Returns the `clarify` JSON (CONTRACT.md §5) plus `session_id`, `question` (the top one in
+        `elixirCoder/ask` fields, or None) and `samples` (the Sample objects, for reuse as candidates; not
+        JSON). ``samples`` given skips sampling; ``rewrite`` lets the model's question role rewrite the
+        question's text.
         """
         from elixir_coder_lsp.inference.clarification import clarify
 
