@@ -339,6 +339,169 @@ class ElixirCoder:
             timings=result.timings,
         )
 
+    # -- clarification (docs/architecture.md, docs/protocol.md) ------------------------------------------------
+
+    def clarification_samples(
+        self,
+        prompt: str,
+        *,
+        entry_rule: str = "start",
+        instance: str | None = None,
+        cancel: CancelToken | None = None,
+        seed: int | None = None,
+    ) -> list[Any]:
+        """Draw `clarification.samples` constrained samples at `clarification.temperature` in one request."""
+        from elixir_coder_lsp.inference.clarification import generate_samples
+
+        cfg, gen = self.settings.clarification, self.settings.generation
+        model = self.settings.models.get(instance or self.settings.routing.default)
+        return generate_samples(
+            lambda request: self.submit(request, cancel=cancel),
+            prompt,
+            n=cfg.samples,
+            temperature=cfg.temperature,
+            max_new_tokens=model.max_new_tokens if model else 512,
+            constrained=gen.constrained,
+            entry_rule=entry_rule,
+            monitors=dict(gen.monitors),
+            instance=instance,
+            seed=seed,
+            context={},  # the same role prompt as generation builds
+        )
+
+    def ask_clarification(
+        self,
+        prompt: str,
+        *,
+        samples: list[Any] | None = None,
+        entry_rule: str = "start",
+        instance: str | None = None,
+        cancel: CancelToken | None = None,
+        seed: int | None = None,
+        rewrite: bool = False,
+    ) -> dict[str, Any]:
+        """Sample, cluster and decide; on `ask`, open a session and return its id with the ranked question.
+
+        Returns the `clarify` JSON (docs/protocol.md) plus `session_id`, `question` (the top one in
+        `elixirCoder/ask` fields, or None) and `samples` (the Sample objects, for reuse as candidates; not
+        JSON). ``samples`` given skips sampling; ``rewrite`` lets the model's question role rewrite the
+        question's text.
+        """
+        from elixir_coder_lsp.inference.clarification import clarify
+
+        cfg = self.settings.clarification
+        if samples is None:
+            samples = self.clarification_samples(prompt, entry_rule=entry_rule, instance=instance, cancel=cancel, seed=seed)
+        ask_model = (lambda text: self._question_text(text, instance, cancel)) if rewrite else None
+        result = clarify(
+            prompt,
+            samples,
+            self.helper,
+            entropy_threshold=cfg.entropy_threshold,
+            cluster_threshold=cfg.cluster_threshold,
+            max_questions=max(1, cfg.max_questions),
+            ask_model=ask_model,
+            require_definitions=entry_rule in ("start", "module_body"),
+        )
+        doc = result.to_json()
+        doc["session_id"] = None
+        doc["question"] = None
+        if result.decision.decision == "ask" and result.question is not None:
+            session = self._clarification_sessions().open(
+                prompt, result.analysis, result.questions, entry_rule=entry_rule, instance=instance
+            )
+            doc["session_id"] = session.id
+            doc["question"] = self._question_json(result.question)
+        doc["samples"] = samples
+        return doc
+
+    @staticmethod
+    def _question_json(question: Any) -> dict[str, Any]:
+        # docs/protocol.md `elixirCoder/ask` fields, plus the option-to-cluster partition.
+        return {
+            "question": question.text,
+            "type": question.type,
+            "options": [{"label": o.label, "clusters": o.clusters} for o in question.options],
+            "allowFreeText": question.allow_free_text,
+            "evpi": round(question.evpi, 6),
+        }
+
+    def _question_text(self, text: str, instance: str | None, cancel: CancelToken | None) -> str:
+        """One short, unconstrained completion of the `question` role (for rewriting a question's text)."""
+        request = GenerationRequest(
+            prompt=text,
+            params=SamplingParams(n=1, temperature=0.0, max_new_tokens=64),
+            role="question",
+            instance=instance,
+            context={},
+        )
+        result = self.submit(request, cancel=cancel)
+        return result.completions[0].text if result.completions else ""
+
+    def _clarification_sessions(self) -> Any:
+        with self._lock:
+            sessions = getattr(self, "_clar_sessions", None)
+            if sessions is None:
+                from elixir_coder_lsp.inference.clarification import ClarificationSessions
+
+                sessions = self._clar_sessions = ClarificationSessions()
+            return sessions
+
+    def answer_clarification(
+        self,
+        session_id: str,
+        answer: str,
+        *,
+        on_event: Callable[[StreamEvent], None] | None = None,
+        cancel: CancelToken | None = None,
+        **generate_options: Any,
+    ) -> GenerationOutcome:
+        """Merge the answer into the session's request and generate with the ordinary generation path.
+
+        Raises KeyError for an unknown or expired session. An empty answer ("Just generate") generates
+        from the original request.
+        """
+        from elixir_coder_lsp.inference.clarification import merge_answer
+
+        session = self._clarification_sessions().take(session_id)
+        question = session.questions[0] if session.questions else None
+        prompt = session.prompt
+        if answer and answer.strip() and question is not None:
+            prompt = merge_answer(session.prompt, question.text, answer)
+        options = {**session.options, **generate_options}
+        outcome = self.generate(prompt, on_event=on_event, cancel=cancel, **options)
+        outcome.attempts = max(outcome.attempts, 1)
+        return outcome
+
+    def generate_with_clarification(
+        self,
+        prompt: str,
+        answer_fn: Callable[[dict[str, Any]], str | None],
+        *,
+        entry_rule: str = "start",
+        instance: str | None = None,
+        on_event: Callable[[StreamEvent], None] | None = None,
+        cancel: CancelToken | None = None,
+        **generate_options: Any,
+    ) -> GenerationOutcome:
+        """Ask first when clarification is enabled and the samples disagree; then generate.
+
+        ``answer_fn`` gets the question (`elixirCoder/ask` fields) and returns the answer: an option
+        label, free text, "" to just generate, or None when it cannot answer, which gives the
+        `clarification_needed` outcome carrying the question.
+        """
+        if not self.settings.clarification.enabled or self.settings.clarification.max_questions < 1:
+            return self.generate(prompt, entry_rule=entry_rule, instance=instance, on_event=on_event, cancel=cancel, **generate_options)
+        asked = self.ask_clarification(prompt, entry_rule=entry_rule, instance=instance, cancel=cancel)
+        if asked["decision"] != "ask" or asked["session_id"] is None:
+            return self.generate(prompt, entry_rule=entry_rule, instance=instance, on_event=on_event, cancel=cancel, **generate_options)
+        answer = answer_fn(asked["question"])
+        if answer is None:
+            self._clarification_sessions().take(asked["session_id"])
+            return GenerationOutcome("clarification_needed", question=asked["question"], attempts=0,
+                                     message="A clarifying question needs an answer.")
+        return self.answer_clarification(asked["session_id"], answer, on_event=on_event, cancel=cancel, **generate_options)
+
     def model_statuses(self) -> list[InstanceStatus]:
         """Status of each configured instance (without starting any)."""
         if self._pool is not None:

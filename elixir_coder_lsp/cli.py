@@ -11,6 +11,7 @@ from collections.abc import Sequence
 # Subcommand name -> module under elixir_coder_lsp.commands exposing add_arguments(parser) and run(args) -> int.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "check": ("check", "report Credo/Sobelow-style findings for files or directories"),
+    "clarify": ("clarify", "cluster samples and decide whether to ask a question"),
     "fix": ("fix", "apply deterministic autofixes"),
     "explain": ("explain", "explain the finding at FILE:LINE[:COL]"),
     "generate": ("generate", "generate Elixir code from a prompt"),

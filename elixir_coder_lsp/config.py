@@ -43,7 +43,6 @@ NOT_USED_YET: dict[str, str] = {
     "generation.maxRepairAttempts": "there is no repair loop yet",
     "generation.preview": "generated code is applied without a preview",
     "inline": "there is no inline completion yet",
-    "clarification": "there are no clarifying questions yet",
     "log": "the server's log is set by its --log-file and --log-level flags",
     "clientUi.ask": "there are no clarifying questions to ask yet",
 }

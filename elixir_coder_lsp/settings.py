@@ -176,7 +176,7 @@ class ClarificationSettings:
     enabled: bool = field(default=True, metadata=meta(bool_check()))
     samples: int = field(default=5, metadata=meta(int_check(2, 64)))
     temperature: float = field(default=0.8, metadata=meta(number_check(0, 2)))
-    entropy_threshold: float = field(default=0.5, metadata=meta(number_check(0)))
+    entropy_threshold: float = field(default=0.6, metadata=meta(number_check(0)))  # tuned: bench/clarification.py
     cluster_threshold: int = field(default=3, metadata=meta(int_check(1)))
     max_questions: int = field(default=1, metadata=meta(int_check(0, 10)))
 

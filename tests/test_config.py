@@ -39,7 +39,7 @@ def test_defaults_match_contract() -> None:
     assert s.generation.candidates == 5 and s.generation.temperature == 0.2
     assert s.generation.monitors == {name: True for name in MONITORS}
     assert s.inline.debounce_ms == 150 and s.inline.as_completion_item is False
-    assert s.clarification.entropy_threshold == 0.5 and s.clarification.cluster_threshold == 3
+    assert s.clarification.entropy_threshold == 0.6 and s.clarification.cluster_threshold == 3
     assert s.checks.credo == "auto" and s.checks.exclude == ["deps/**", "_build/**"]
     assert (s.checks.severity.credo_error, s.checks.severity.credo_warning, s.checks.severity.credo_information) == (20, 10, 0)
     assert s.limits.max_document_bytes == 2_000_000 and s.log.level == "info"

@@ -252,7 +252,7 @@ def make_server() -> ElixirCoderServer:
         found = ls.diagnostics.findings_at(snap.uri, line0 + 1, column0 + 1)
         if not found:
             return None
-        # parsing, the index lookup and the helper's checks run off the event loop (DESIGN.md §2)
+        # parsing, the index lookup and the helper's checks run off the event loop (docs/architecture.md)
         text = await asyncio.get_running_loop().run_in_executor(ls.executor, ls.explanations.markdown, snap.text, found)
         return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=text))
 
