@@ -525,13 +525,17 @@ def _matcher_failures(grammar: str, samples: list[Sample], completions: list[Com
     for i, (sample, completion) in enumerate(zip(samples, completions)):
         if completion.finish_reason != "stop" or not sample.eos_ended:
             continue  # a stop string or the token budget ended it, not the grammar
-        if constraints.grammar_accepts(grammar, completion.text):
+        if not completion.text.strip():
+            # allowed by a grammar that accepts nothing, but also exactly what a matcher that failed on
+            # its first mask produces; constrained requests are for code, so it is never a result
+            why = "ended at end-of-sequence with no code"
+        elif not constraints.grammar_accepts(grammar, completion.text):
+            why = f"ended after {completion.num_tokens} token(s) where the grammar does not allow an end"
+        else:
             continue
         completion.finish_reason = "error"
-        out.append(
-            f"sample {i} ended after {completion.num_tokens} token(s) where the grammar does not allow an end: "
-            "the server's grammar engine failed (with llguidance, most likely its limit of Earley items per step)"
-        )
+        out.append(f"sample {i} {why}: the server's grammar engine failed (with llguidance, most likely its limit of "
+                   "Earley items per step)")
     return out
 
 
