@@ -152,6 +152,7 @@ class GenerationSettings:
     temperature: float = field(default=0.2, metadata=_meta(_number(0, 2)))
     constrained: bool = field(default=True, metadata=_meta(_bool()))
     max_repair_attempts: int = field(default=3, metadata=_meta(_int(0, 20)))
+    clean_threshold: str = field(default="warning", metadata=_meta(_str(("error", "warning", "information", "hint"))))
     format: bool = field(default=True, metadata=_meta(_bool()))
     preview: bool = field(default=False, metadata=_meta(_bool()))
     monitors: dict[str, bool] = field(default_factory=lambda: {m: True for m in MONITORS}, metadata=_meta(kind="monitors"))
