@@ -288,6 +288,7 @@ class ElixirCoder:
         *,
         use_model: bool = True,
         region: tuple[int, int] | None = None,
+        entry_rule: str | None = None,
         filename: str | None = None,
         instance: str | None = None,
         sticky_key: str | None = None,
@@ -307,7 +308,8 @@ class ElixirCoder:
             tools,
             threshold=self.settings.generation.clean_threshold,
             n=self.settings.generation.candidates,
-            entry_rule="start",
+            # what the repaired text is: a whole file, or (for a region) module items unless told otherwise
+            entry_rule=entry_rule or ("module_body" if region else "start"),
             cancel=cancel,
             on_event=on_event,
         )

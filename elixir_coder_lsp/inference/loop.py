@@ -291,7 +291,7 @@ class Loop:
                 base, offset = best.code, region.start - 1
             listed = [f.with_(line=f.line - offset, end_line=(f.end_line or f.line) - offset) for f in targets]
             text = repair_mod.build_prompt(request, shown, listed)
-            samples, self._instance = self.tools.sample("repair", text, "module_body" if region else self.entry_rule, self.n)
+            samples, self._instance = self.tools.sample("repair", text, self.entry_rule, self.n)
             self._checkpoint()
             self._emit("checking")
             accepted: list[Checked] = []

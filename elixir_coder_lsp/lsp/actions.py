@@ -76,6 +76,7 @@ def code_actions(server: Any, params: types.CodeActionParams) -> list[types.Code
     wants_refactor = not only or any(str(k).startswith("refactor") for k in only)
     doc_changes = server.supports_document_changes()
     actions: list[types.CodeAction] = []
+    has_model = wants_quickfix and bool(params.context.diagnostics) and server.coder.has_model()
     if wants_quickfix:
         for diagnostic in params.context.diagnostics:
             finding = finding_of(diagnostic)
@@ -112,7 +113,16 @@ def code_actions(server: Any, params: types.CodeActionParams) -> list[types.Code
                         command=types.Command(title="Explain", command=CMD_EXPLAIN, arguments=[{"uri": uri, "diagnostic": diagnostic}]),
                     )
                 )
-            # "Fix with model" is offered once the repair loop exists (inference/loop.py).
+            if not edits and finding.source != "elixir" and has_model:
+                # No deterministic fix: the model repairs the enclosing function as a job (lsp/model_fix.py).
+                actions.append(
+                    types.CodeAction(
+                        title=f"Fix with model: {finding.rule}",
+                        kind=types.CodeActionKind.QuickFix,
+                        diagnostics=[diagnostic],
+                        command=types.Command(title="Fix with model", command=CMD_FIX, arguments=[{"uri": uri, "diagnostic": diagnostic}]),
+                    )
+                )
     if wants_refactor:
         start, end = range_to_codepoints(lines, params.range, encoding)
         site = find_site(lines, start, end, selected_text=selected_text(lines, start, end))

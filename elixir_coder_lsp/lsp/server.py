@@ -276,7 +276,9 @@ def make_server() -> ElixirCoderServer:
     def cmd_fix(ls: ElixirCoderServer, args: dict[str, Any]) -> dict[str, Any]:
         uri = _require(args, "uri")
         diagnostic = ls.protocol._converter.structure(_require(args, "diagnostic"), types.Diagnostic)
-        job = ls.jobs.start(uri, "Fix", lambda job, report: fix_job(ls, job, report, diagnostic))
+        rng = args.get("range")
+        rng = ls.protocol._converter.structure(rng, types.Range) if isinstance(rng, dict) else rng
+        job = ls.jobs.start(uri, "Fix", lambda job, report: fix_job(ls, job, report, diagnostic, rng))
         return {"jobId": job.id}
 
     @ls.command(lsp_actions.CMD_CANCEL)
