@@ -170,7 +170,7 @@ class Loop:
         self._checkpoint()
         self._emit("checking")
         with self._phase(outcome, "checking", 1):
-            checked = [self._check(s, i, formatted=True) for i, s in enumerate(usable)]
+            checked = [c for c in (self._try_check(s, i) for i, s in enumerate(usable)) if c is not None]
         ranked = [c for c in rank(checked, self.threshold) if c.parses]
         if not ranked:
             truncated = sum(1 for s in samples if s.truncated)
@@ -302,7 +302,12 @@ class Loop:
                     continue
                 if region is not None:
                     s = Sample(splice(base, region, self._format(s.code), indent), s.mean_logprob, s.closed_tokens, s.truncated, s.label)
-                c = self._check(s, i, formatted=region is None)
+                try:
+                    c = self._check(s, i, formatted=region is None)
+                except Exception as exc:  # noqa: BLE001 - one sample the checker chokes on is rejected, not fatal
+                    log.warning("repair sample %d could not be checked: %s", i, exc)
+                    reasons.append("check_failed")
+                    continue
                 c.verdict = judge(best.findings, c.findings, best.heads or set(), c.heads)
                 if region is not None and c.verdict.accepted and not keeps_outside(base, c.code, region):
                     c.verdict = Verdict(False, "changes_outside")
@@ -336,6 +341,14 @@ class Loop:
         findings = self.tools.check(code)
         summary = self.tools.summarize(code) if not any(f.rule == SYNTAX_RULE for f in findings) else None
         return Checked(sample, code, findings, heads_of(summary) if summary is not None else None, index)
+
+    def _try_check(self, sample: Sample, index: int) -> Checked | None:
+        """A generation candidate checked, or None when the checker fails on it (it is left out)."""
+        try:
+            return self._check(sample, index, formatted=True)
+        except Exception as exc:  # noqa: BLE001 - one candidate the checker chokes on must not end the run
+            log.warning("candidate %d could not be checked: %s", index, exc)
+            return None
 
     def _format(self, code: str) -> str:
         if self.tools.format_code is None:
