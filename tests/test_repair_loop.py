@@ -286,3 +286,36 @@ def test_fix_with_the_tiny_model_never_makes_the_file_worse(tiny_model_dir, help
     ids = {repair.finding_identity(f) for f in before}
     assert all(repair.finding_identity(f) in ids for f in out.findings)  # nothing added
     assert "Credo.Check.Warning.IoInspect" in out.fixed and helper.parse(out.code).ok
+
+
+# -- settings --------------------------------------------------------------------------------------
+
+
+def test_the_facade_honours_clean_threshold_and_max_repair_attempts(helper):
+    for threshold, status in (("warning", "generated"), ("hint", "not_clean")):
+        c = ElixirCoder(settings(cleanThreshold=threshold, maxRepairAttempts=2), helper=helper)
+        try:
+            out = c.fix(DEBUG, use_model=False)
+        finally:
+            c.close()
+        assert out.status == status and out.fixed == ["Credo.Check.Warning.IoInspect"]
+        assert out.attempts == 1 and out.extra.get("no_model") is (True if status == "not_clean" else None)
+    c = ElixirCoder(settings(cleanThreshold="hint", maxRepairAttempts=2), helper=helper)
+    calls: list = []
+    try:
+        tools = c.loop_tools()
+        tools.sample = lambda role, text, rule, n: (calls.append(role), ([Sample("def broken(")], "offline"))[1]
+        loop = Loop(tools, threshold=c.settings.generation.clean_threshold)
+        out = loop.generate_with_repair("x", candidates=[Sample(NESTED)], max_attempts=c.settings.generation.max_repair_attempts)
+    finally:
+        c.close()
+    assert out.status == "not_clean" and out.attempts == 2 and calls == ["repair"]
+
+
+def test_clarification_answers_go_into_the_generation_prompt(coder):
+    seen: list = []
+    tools = coder.loop_tools()
+    tools.sample = lambda role, text, rule, n: (seen.append((role, text)), ([Sample(FLAT)], "offline"))[1]
+    out = Loop(tools, threshold="hint").generate_with_repair("label orders", ["use pattern matching", " "])
+    assert out.status == "generated"
+    assert seen == [("generate", "label orders\n\nAnswers to clarifying questions:\n- use pattern matching")]
