@@ -319,3 +319,17 @@ def test_clarification_answers_go_into_the_generation_prompt(coder):
     out = Loop(tools, threshold="hint").generate_with_repair("label orders", ["use pattern matching", " "])
     assert out.status == "generated"
     assert seen == [("generate", "label orders\n\nAnswers to clarifying questions:\n- use pattern matching")]
+
+
+def test_region_edit_replaces_only_the_region_lines():
+    from elixir_coder_lsp.lsp.model_fix import enclosing_function, region_edit
+
+    before = "defmodule A do\n  def f do\n    1\n  end\n\n  def g, do: 2\nend\n"
+    after = "defmodule A do\n  def f, do: 1\n\n  def g, do: 2\nend\n"
+    edit = region_edit(before, after, 2, 4, "utf-16")
+    assert (edit.range.start.line, edit.range.start.character, edit.range.end.line, edit.range.end.character) == (1, 0, 4, 0)
+    assert edit.new_text == "  def f, do: 1\n"
+    tail = region_edit("a\nb", "a\nc", 2, 2, "utf-16")
+    assert (tail.range.end.line, tail.range.end.character, tail.new_text) == (1, 1, "c")
+    summary = {"defs": [{"line": 2, "end_line": 4}, {"line": 6, "end_line": 6}, {"line": 1, "end_line": 7}]}
+    assert enclosing_function(summary, 3) == (2, 4) and enclosing_function(summary, 9) is None

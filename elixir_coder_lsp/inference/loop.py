@@ -229,6 +229,9 @@ class Loop:
             fixable = region is None and self.tools.autofix is not None and any(f.fixable for f in best.findings)
             if not self._targets(best, region) and not (fixable and attempt == first):
                 break
+            if not fixable and self.tools.sample is None:
+                outcome.extra["no_model"] = True  # nothing left that could change the code
+                break
             self._checkpoint()
             outcome.attempts = attempt
             self._emit("repairing")
@@ -238,8 +241,7 @@ class Loop:
                     break
                 self._checkpoint()
             if self.tools.sample is None:
-                if not outcome.extra.get("no_model"):
-                    outcome.extra["no_model"] = True
+                outcome.extra["no_model"] = True
                 break
             try:
                 best, region = self._model_repair(outcome, best, attempt, request, region)

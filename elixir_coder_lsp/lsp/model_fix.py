@@ -36,14 +36,12 @@ def region_edit(before: str, after: str, start: int, end: int, encoding: str) ->
     new = after.splitlines(keepends=True)
     tail = len(old) - end
     replacement = "".join(new[start - 1 : len(new) - tail])
-    lines = split_lines(before)
-    if end < len(old):
+    if end < len(old) or before.endswith("\n"):
         end_pos = types.Position(line=end, character=0)
-    else:  # the region runs to the end of the document
+    else:  # the region is the last line of a document without a final newline
+        lines = split_lines(before)
         last = len(lines) - 1
         end_pos = types.Position(line=last, character=codepoint_to_units(lines[last], len(lines[last]), encoding))
-        if before.endswith("\n") and replacement.endswith("\n"):
-            replacement = replacement[:-1]
     return types.TextEdit(range=types.Range(start=types.Position(line=start - 1, character=0), end=end_pos), new_text=replacement)
 
 
