@@ -114,13 +114,17 @@ def code_actions(server: Any, params: types.CodeActionParams) -> list[types.Code
                     )
                 )
             if not edits and finding.source != "elixir" and has_model:
-                # No deterministic fix: the model repairs the enclosing function as a job (lsp/model_fix.py).
+                # No deterministic fix: the model repairs the enclosing function (or a multi-line
+                # selection) as a job (lsp/model_fix.py).
+                fix_args: dict[str, Any] = {"uri": uri, "diagnostic": diagnostic}
+                if params.range.start.line < params.range.end.line and params.range != diagnostic.range:
+                    fix_args["range"] = params.range
                 actions.append(
                     types.CodeAction(
                         title=f"Fix with model: {finding.rule}",
                         kind=types.CodeActionKind.QuickFix,
                         diagnostics=[diagnostic],
-                        command=types.Command(title="Fix with model", command=CMD_FIX, arguments=[{"uri": uri, "diagnostic": diagnostic}]),
+                        command=types.Command(title="Fix with model", command=CMD_FIX, arguments=[fix_args]),
                     )
                 )
     if wants_refactor:

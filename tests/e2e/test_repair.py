@@ -116,6 +116,18 @@ async def test_fix_with_model_is_offered_only_without_a_deterministic_fix(client
             assert model[0].command.arguments[0]["uri"] == uri
 
 
+async def test_fix_with_model_carries_a_multi_line_selection(client: LanguageClient):
+    uri, diags = await open_labels(client, "selection")
+    diag = by_code(diags, "Credo.Check.Refactor.Nesting")
+    selection = types.Range(start=types.Position(line=8, character=0), end=types.Position(line=15, character=0))
+    actions = await client.text_document_code_action_async(
+        types.CodeActionParams(text_document=types.TextDocumentIdentifier(uri=uri), range=selection, context=types.CodeActionContext(diagnostics=[diag]))
+    )
+    (model,) = [a for a in actions if isinstance(a, types.CodeAction) and a.title.startswith("Fix with model")]
+    rng = model.command.arguments[0]["range"]
+    assert (rng["start"]["line"], rng["end"]["line"]) == (8, 15)
+
+
 async def test_cancel_during_repairing_applies_no_edit(client: LanguageClient):
     uri, diags = await open_labels(client, "cancel")
     job = await fix(client, uri, by_code(diags, "Credo.Check.Refactor.Nesting"))
