@@ -184,7 +184,7 @@ class Loop:
         if best.sample.closed_tokens:
             outcome.extra["closed_tokens"] = best.sample.closed_tokens
         if clean is None:
-            best = self._improve(outcome, best, 2, max_attempts, prompt, None, None)
+            best = self._improve(outcome, best, 2, max_attempts, prompt, None)
         self._finish(outcome, best, None)
 
     def _repair_only(
@@ -208,7 +208,7 @@ class Loop:
             outcome.error_kind = "unparseable"
             return
         outcome.findings = current.findings
-        best = self._improve(outcome, current, 1, max_attempts, request, region, code)
+        best = self._improve(outcome, current, 1, max_attempts, request, region)
         self._finish(outcome, best, region)
 
     # -- rounds of autofix + repair -----------------------------------------------------------------
@@ -221,12 +221,17 @@ class Loop:
         last: int,
         request: str,
         region: Region | None,
-        original: str | None,
     ) -> Checked:
         """Attempts ``first``..``last``: autofix, then model repair, each kept only when the acceptance rule says so."""
+        autofixed: str | None = None  # the code the autofixes last ran on; rerunning them there changes nothing
         for attempt in range(first, last + 1):
             # Deterministic fixes apply to every fixable finding, also those below the threshold.
-            fixable = region is None and self.tools.autofix is not None and any(f.fixable for f in best.findings)
+            fixable = (
+                region is None
+                and self.tools.autofix is not None
+                and best.code != autofixed
+                and any(f.fixable for f in best.findings)
+            )
             if not self._targets(best, region) and not (fixable and attempt == first):
                 break
             if not fixable and self.tools.sample is None:
@@ -237,6 +242,7 @@ class Loop:
             self._emit("repairing")
             if fixable:
                 best = self._autofix(outcome, best, attempt)
+                autofixed = best.code
                 if not self._targets(best, region):
                     break
                 self._checkpoint()
