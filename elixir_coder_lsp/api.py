@@ -6,13 +6,13 @@ import logging
 import re
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from elixir_coder_lsp.cancel import Cancelled, CancelToken
 from elixir_coder_lsp.settings import Settings
 from elixir_coder_lsp.findings import Finding
+from elixir_coder_lsp.inference.outcome import GenerationOutcome
 from elixir_coder_lsp.inference.types import (
     GenerationError,
     GenerationRequest,
@@ -32,32 +32,6 @@ NO_MODEL_HELP = (
 
 _FENCE = re.compile(r"```(?:elixir|ex|exs)?\s*\n(.*?)(?:```|\Z)", re.DOTALL)
 _FORMATTER_LINE_LENGTH = re.compile(r"line_length:\s*(\d+)")
-
-
-@dataclass
-class GenerationOutcome:
-    """What a generation produced (the `generate` shape of docs/protocol.md, "CLI")."""
-
-    status: str  # generated | clarification_needed | not_clean | failed
-    code: str = ""
-    findings: list[Finding] = field(default_factory=list)
-    attempts: int = 1
-    question: dict[str, Any] | None = None
-    instance: str = ""
-    candidates: int = 0
-    message: str = ""
-    timings: dict[str, float] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        """The CLI's JSON document."""
-        return {
-            "status": self.status,
-            "code": self.code,
-            "findings": [f.to_json() for f in self.findings],
-            "attempts": self.attempts,
-            "question": self.question,
-            **({"message": self.message} if self.message else {}),
-        }
 
 
 def extract_code(text: str) -> str:
@@ -288,55 +262,23 @@ class ElixirCoder:
         on_event: Callable[[StreamEvent], None] | None = None,
         cancel: CancelToken | None = None,
         n: int | None = None,
+        answers: list[str] | None = None,
+        candidates: list[Any] | None = None,
     ) -> GenerationOutcome:
-        """Generate code for a request: sample candidates, keep the best one that parses, format it."""
-        gen = self.settings.generation
-        request = GenerationRequest(
-            prompt=prompt,
-            params=self._sampling(n, None, instance),
-            role="generate",
-            constrained=gen.constrained,
-            entry_rule=entry_rule,  # type: ignore[arg-type]
-            monitors=dict(gen.monitors),
-            instance=instance,
-            sticky_key=sticky_key,
-            context=self.generation_context(document, module=module, line=line),
-        )
-        result = self.submit(request, on_event=on_event, cancel=cancel)
-        return self._pick(result, cancel)
+        """Generate–check–repair (docs/architecture.md): one GenerationOutcome, never an exception."""
+        from elixir_coder_lsp.inference.loop import Loop
 
-    def _pick(self, result: GenerationResult, cancel: CancelToken | None) -> GenerationOutcome:
-        """Rank finished candidates by mean log-probability and return the first that parses, formatted."""
-        ranked = sorted(
-            (c for c in result.completions if not c.truncated and c.finish_reason != "error"),
-            # candidates the model finished itself first, then those the engine closed out
-            key=lambda c: (c.closed_tokens > 0, -(c.mean_logprob if c.mean_logprob is not None else float("-inf"))),
+        context = self.generation_context(document, module=module, line=line)
+        loop = Loop(
+            self.loop_tools(instance=instance, sticky_key=sticky_key, on_event=on_event, cancel=cancel, context=context),
+            threshold=self.settings.generation.clean_threshold,
+            n=n or self.settings.generation.candidates,
+            entry_rule=entry_rule,
+            cancel=cancel,
+            on_event=on_event,
         )
-        for completion in ranked:
-            if cancel is not None:
-                cancel.raise_if_cancelled()
-            code = extract_code(completion.text)
-            if not code.strip():
-                continue
-            if self.parses(code):
-                formatted = self.format_code(code) if self.settings.generation.format else code
-                note = (
-                    f"The sample was completed with {completion.closed_tokens} closing tokens from the grammar."
-                    if completion.closed_tokens
-                    else ""
-                )
-                return GenerationOutcome(
-                    "generated", formatted, instance=result.instance, candidates=len(result.completions),
-                    message=note, timings=result.timings,
-                )
-        truncated = sum(1 for c in result.completions if c.truncated)
-        detail = f"{len(result.completions)} candidates, {truncated} ran out of tokens" if result.completions else "no candidates"
-        return GenerationOutcome(
-            "failed",
-            message=f"The model produced no code that parses ({detail}).",
-            instance=result.instance,
-            candidates=len(result.completions),
-            timings=result.timings,
+        return loop.generate_with_repair(
+            prompt, answers, max_attempts=self.settings.generation.max_repair_attempts, candidates=candidates
         )
 
     # -- clarification (docs/architecture.md, docs/protocol.md) ------------------------------------------------
@@ -501,6 +443,127 @@ class ElixirCoder:
             return GenerationOutcome("clarification_needed", question=asked["question"], attempts=0,
                                      message="A clarifying question needs an answer.")
         return self.answer_clarification(asked["session_id"], answer, on_event=on_event, cancel=cancel, **generate_options)
+
+    def fix(
+        self,
+        code: str,
+        findings: list[Finding] | None = None,
+        *,
+        use_model: bool = True,
+        region: tuple[int, int] | None = None,
+        entry_rule: str | None = None,
+        filename: str | None = None,
+        instance: str | None = None,
+        sticky_key: str | None = None,
+        on_event: Callable[[StreamEvent], None] | None = None,
+        cancel: CancelToken | None = None,
+    ) -> GenerationOutcome:
+        """Deterministic fixes first, then model repair (when ``use_model``) of the code or of lines ``region``."""
+        from elixir_coder_lsp.inference.loop import Loop, Region
+
+        tools = self.loop_tools(
+            instance=instance, sticky_key=sticky_key, on_event=on_event, cancel=cancel, filename=filename, use_model=use_model
+        )
+        # A whole file keeps its own layout; a repaired region (one function) is formatted on its own.
+        if region is None:
+            tools.format_code = None
+        loop = Loop(
+            tools,
+            threshold=self.settings.generation.clean_threshold,
+            n=self.settings.generation.candidates,
+            # what the repaired text is: a whole file, or (for a region) module items unless told otherwise
+            entry_rule=entry_rule or ("module_body" if region else "start"),
+            cancel=cancel,
+            on_event=on_event,
+        )
+        return loop.repair(
+            code,
+            findings,
+            max_attempts=self.settings.generation.max_repair_attempts,
+            region=Region(*region) if region else None,
+        )
+
+    def loop_tools(
+        self,
+        *,
+        instance: str | None = None,
+        sticky_key: str | None = None,
+        on_event: Callable[[StreamEvent], None] | None = None,
+        cancel: CancelToken | None = None,
+        context: dict[str, Any] | None = None,
+        filename: str | None = None,
+        use_model: bool = True,
+    ) -> Any:
+        """The loop's tools on this façade: the diagnostics' checker, the helper, the autofixes and the model pool."""
+        from elixir_coder_lsp.inference.loop import LoopTools
+        from elixir_coder_lsp.rules.autofix import fix_all
+
+        def autofix(code: str) -> str:
+            return fix_all(code, helper=self.helper, settings=self.settings, filename=filename, credo_config=self.credo_config()).code
+
+        return LoopTools(
+            check=lambda code: self.analyze(code, filename=filename),
+            summarize=self.summary,
+            format_code=self.format_code if self.settings.generation.format else None,
+            autofix=autofix,
+            sample=self._sampler(instance, sticky_key, on_event, cancel, context) if use_model else None,
+        )
+
+    def has_model(self, instance: str | None = None) -> bool:
+        """Whether the instance is usable here: a server URL, a local checkpoint directory, or a cached hub id."""
+        model = self.settings.models.get(instance or self.settings.routing.default)
+        if model is None:
+            return False
+        if model.backend == "openai":
+            return bool(model.url)
+        if not model.checkpoint:
+            return False
+        if Path(model.checkpoint).expanduser().is_dir():
+            return True
+        try:
+            from huggingface_hub import try_to_load_from_cache
+
+            return isinstance(try_to_load_from_cache(model.checkpoint, "config.json"), str)
+        except Exception:  # noqa: BLE001 - not a hub id, or no hub library: not usable offline
+            return False
+
+    def _sampler(
+        self,
+        instance: str | None,
+        sticky_key: str | None,
+        on_event: Callable[[StreamEvent], None] | None,
+        cancel: CancelToken | None,
+        context: dict[str, Any] | None,
+    ) -> Callable[[str, str, str, int], tuple[list[Any], str]]:
+        from elixir_coder_lsp.inference.loop import Sample
+
+        gen = self.settings.generation
+
+        def sample(role: str, text: str, entry_rule: str, n: int) -> tuple[list[Sample], str]:
+            request = GenerationRequest(
+                prompt=text,
+                params=self._sampling(n, None, instance),
+                role=role,  # type: ignore[arg-type]
+                constrained=gen.constrained,
+                entry_rule=entry_rule,  # type: ignore[arg-type]
+                monitors=dict(gen.monitors),
+                instance=instance,
+                sticky_key=sticky_key,
+                context=dict(context or {}),  # non-None: the backend builds the role prompt around the text
+            )
+            result = self.submit(request, on_event=on_event, cancel=cancel)
+            samples = [
+                Sample(
+                    extract_code(c.text),
+                    mean_logprob=c.mean_logprob,
+                    closed_tokens=c.closed_tokens,
+                    truncated=c.truncated or c.finish_reason == "error",
+                )
+                for c in result.completions
+            ]
+            return samples, result.instance
+
+        return sample
 
     def model_statuses(self) -> list[InstanceStatus]:
         """Status of each configured instance (without starting any)."""

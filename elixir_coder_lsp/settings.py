@@ -153,6 +153,7 @@ class GenerationSettings:
     temperature: float = field(default=0.2, metadata=meta(number_check(0, 2)))
     constrained: bool = field(default=True, metadata=meta(bool_check()))
     max_repair_attempts: int = field(default=3, metadata=meta(int_check(0, 20)))
+    clean_threshold: str = field(default="warning", metadata=meta(str_check(("error", "warning", "information", "hint"))))
     format: bool = field(default=True, metadata=meta(bool_check()))
     preview: bool = field(default=False, metadata=meta(bool_check()))
     monitors: dict[str, bool] = field(default_factory=lambda: {m: True for m in MONITORS}, metadata=meta(kind="monitors"))

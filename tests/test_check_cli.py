@@ -118,7 +118,7 @@ def test_fix_without_and_with_write(project: Path, capsys: pytest.CaptureFixture
     target = project / "lib" / "probe.ex"
     code, out, _ = run(capsys, "fix", "lib/probe.ex", "--no-model")
     doc = json.loads(out)
-    assert set(doc) == {"code", "fixed", "remaining", "attempts"}
+    assert set(doc) == {"code", "fixed", "remaining", "attempts", "phases"}
     assert "Credo.Check.Warning.IoInspect" in doc["fixed"] and "100_000" in doc["code"]
     assert target.read_text() == BAD and code == 0
     code, out, _ = run(capsys, "fix", "lib/probe.ex", "--no-model", "--write", "--json")

@@ -1,4 +1,4 @@
-"""`elixir-coder fix PATH`: apply every deterministic autofix (each one re-checked)."""
+"""`elixir-coder fix PATH`: deterministic autofixes first, then model repair when a model is configured."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import json
 import sys
 from pathlib import Path
 
-from elixir_coder_lsp.commands.check import Checker, _load_settings, read_source
+from elixir_coder_lsp.commands.check import _load_settings, read_source
 from elixir_coder_lsp.findings import at_or_above
-from elixir_coder_lsp.rules.autofix import fix_all
+
+NO_MODEL = "elixir-coder: no model is configured; applying deterministic fixes only (see --no-model)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -20,24 +21,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print {"code", "fixed", "remaining", "attempts"}; exit 1 when errors remain, 2 on tool errors."""
+    """Print {"code", "fixed", "remaining", "attempts", "phases"}; exit 1 when errors remain, 2 on tool errors."""
+    from elixir_coder_lsp.api import ElixirCoder
+    from elixir_coder_lsp.elixir.client import default_helper
+    from elixir_coder_lsp.rules.credo_config import find_project_root
+
     settings = _load_settings(getattr(args, "config", None))
     path = Path(args.path)
     code, err = read_source(path, settings.limits.max_document_bytes) if path.is_file() else (None, "no such file")
     if err or code is None:
         print(f"elixir-coder: {path}: {err}", file=sys.stderr)
         return 2
-    if not args.no_model:
-        print("elixir-coder: model repair is not available here; applying deterministic fixes only", file=sys.stderr)
-    checker = Checker(settings)
-    outcome = fix_all(
-        code,
-        helper=checker._helper(),
-        settings=settings,
-        filename=str(path),
-        credo_config=checker._credo_config(path),
-    )
+    coder = ElixirCoder(settings, workspace_root=find_project_root(path), helper=default_helper())
+    try:
+        use_model = not args.no_model and coder.has_model()
+        if not args.no_model and not use_model:
+            print(NO_MODEL, file=sys.stderr)
+        outcome = coder.fix(code, use_model=use_model, filename=str(path))
+    finally:
+        coder.close()
+    if outcome.error_kind == "error" or (outcome.status == "failed" and outcome.error_kind != "unparseable"):
+        print(f"elixir-coder: {path}: {outcome.message}", file=sys.stderr)
+        print(json.dumps(outcome.fix_json(), ensure_ascii=False))
+        return 2
+    if outcome.extra.get("model_error"):
+        print(f"elixir-coder: model repair stopped: {outcome.extra['model_error']}", file=sys.stderr)
     if args.write and outcome.code != code:
         path.write_text(outcome.code, encoding="utf-8")
-    print(json.dumps(outcome.to_json(), ensure_ascii=False))
-    return 1 if any(at_or_above(f, "error") for f in outcome.remaining) else 0
+    print(json.dumps(outcome.fix_json(), ensure_ascii=False))
+    return 1 if any(at_or_above(f, "error") for f in outcome.findings) else 0

@@ -6,8 +6,6 @@ import argparse
 import json
 import sys
 
-from elixir_coder_lsp.findings import at_or_above
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """PROMPT (or - for stdin), --instance, --entry-rule."""
@@ -22,7 +20,7 @@ def run(args: argparse.Namespace) -> int:
     """Exit 0 when clean code was generated, 1 when it was not clean or failed, 2 on configuration errors."""
     from elixir_coder_lsp.api import ElixirCoder
     from elixir_coder_lsp.config import load_settings
-    from elixir_coder_lsp.inference.types import GenerationError, StreamEvent
+    from elixir_coder_lsp.inference.types import StreamEvent
 
     prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
     if not prompt.strip():
@@ -43,18 +41,12 @@ def run(args: argparse.Namespace) -> int:
 
     coder = ElixirCoder(settings)
     try:
+        # The loop checks, autofixes and repairs; its outcome is the whole answer (never an exception).
         outcome = coder.generate(prompt, entry_rule=args.entry_rule, instance=args.instance, on_event=on_event if stream else None)
-        if outcome.status == "generated":
-            outcome.findings = coder.analyze(outcome.code)
-            if any(at_or_above(f, "warning") for f in outcome.findings):
-                outcome.status = "not_clean"
-    except GenerationError as exc:
-        print(f"elixir-coder generate: {exc}", file=sys.stderr)
-        if args.json:
-            print(json.dumps({"status": "failed", "code": "", "findings": [], "attempts": 0, "question": None, "message": str(exc)}))
-        return 2 if exc.kind == "unavailable" else 1
     finally:
         coder.close()
+    if outcome.status == "failed":
+        print(f"elixir-coder generate: {outcome.message}", file=sys.stderr)
     if args.json:
         print(json.dumps(outcome.to_json(), ensure_ascii=False))
     else:
@@ -64,6 +56,8 @@ def run(args: argparse.Namespace) -> int:
             print(outcome.code, end="" if outcome.code.endswith("\n") else "\n")
         for f in outcome.findings:
             print(f"{f.line}:{f.column}: {f.severity}: {f.message} [{f.rule}]", file=sys.stderr)
-        if outcome.message:
+        if outcome.message and outcome.status != "failed":
             print(outcome.message, file=sys.stderr)
+    if outcome.status == "failed" and outcome.error_kind == "unavailable":
+        return 2
     return 0 if outcome.status == "generated" else 1

@@ -42,10 +42,11 @@ class GenerateArgs:
 
 @attrs.define
 class DiagnosticArgs:
-    """`elixirCoder.explain` and `elixirCoder.fix` {uri, diagnostic}."""
+    """`elixirCoder.explain` {uri, diagnostic} and `elixirCoder.fix` {uri, diagnostic, range?}."""
 
     uri: str
     diagnostic: types.Diagnostic
+    range: types.Range | None = None  # "Fix with model": repair these lines instead of the enclosing function
 
 
 @attrs.define
@@ -104,6 +105,7 @@ def code_actions(server: ElixirCoderServer, params: types.CodeActionParams) -> l
     wants_refactor = not only or any(str(k).startswith("refactor") for k in only)
     doc_changes = server.supports_document_changes()
     actions: list[types.CodeAction] = []
+    has_model = wants_quickfix and bool(params.context.diagnostics) and server.coder.has_model()
     if wants_quickfix:
         for diagnostic in params.context.diagnostics:
             finding = finding_of(diagnostic)
@@ -140,7 +142,20 @@ def code_actions(server: ElixirCoderServer, params: types.CodeActionParams) -> l
                         command=types.Command(title="Explain", command=CMD_EXPLAIN, arguments=[{"uri": uri, "diagnostic": diagnostic}]),
                     )
                 )
-            # "Fix with model" is offered once model repair exists (docs/architecture.md, "Not built yet").
+            if not edits and finding.source != "elixir" and has_model:
+                # No deterministic fix: the model repairs the enclosing function (or a multi-line
+                # selection) as a job (lsp/model_fix.py).
+                fix_args: dict[str, Any] = {"uri": uri, "diagnostic": diagnostic}
+                if params.range.start.line < params.range.end.line and params.range != diagnostic.range:
+                    fix_args["range"] = params.range
+                actions.append(
+                    types.CodeAction(
+                        title=f"Fix with model: {finding.rule}",
+                        kind=types.CodeActionKind.QuickFix,
+                        diagnostics=[diagnostic],
+                        command=types.Command(title="Fix with model", command=CMD_FIX, arguments=[fix_args]),
+                    )
+                )
     if wants_refactor:
         start, end = range_to_codepoints(lines, params.range, encoding)
         site = find_site(lines, start, end, selected_text=selected_text(lines, start, end))

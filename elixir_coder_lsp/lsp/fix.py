@@ -1,4 +1,4 @@
-"""The `elixirCoder.fix` job: a rule's deterministic fix, checked against the current text."""
+"""The `elixirCoder.fix` job: a rule's deterministic fix, or "Fix with model" on the enclosing function or range."""
 
 from __future__ import annotations
 
@@ -16,8 +16,14 @@ if TYPE_CHECKING:
     from elixir_coder_lsp.lsp.server import ElixirCoderServer
 
 
-async def fix_job(server: ElixirCoderServer, job: Job, report: Callable[[str], None], diagnostic: types.Diagnostic) -> types.WorkspaceEdit | None:
-    """Job work for `elixirCoder.fix` {uri, diagnostic}: the rule's deterministic fix, checked against the current text."""
+async def fix_job(
+    server: ElixirCoderServer,
+    job: Job,
+    report: Callable[[str], None],
+    diagnostic: types.Diagnostic,
+    rng: types.Range | None = None,
+) -> types.WorkspaceEdit | None:
+    """Job work for `elixirCoder.fix` {uri, diagnostic, range?}: the deterministic fix, else a model repair."""
     snap = server.snapshot(job.uri)
     if snap is None:
         raise JobFailed(f"{job.uri} is not open in the editor.")
@@ -28,9 +34,8 @@ async def fix_job(server: ElixirCoderServer, job: Job, report: Callable[[str], N
     if finding not in current:
         raise JobFailed("the finding is no longer reported for the current text; nothing to fix.")
     edits = fix_edits(finding, split_lines(snap.text), server.position_encoding())
-    if not edits:
-        raise JobFailed(
-            f"{finding.rule} has no deterministic fix; model repair is not available yet. "
-            "Use \"Disable for this line\" or fix it by hand."
-        )
-    return workspace_edit(job.uri, snap.version, edits, server.supports_document_changes())
+    if edits:
+        return workspace_edit(job.uri, snap.version, edits, server.supports_document_changes())
+    from elixir_coder_lsp.lsp.model_fix import model_fix_edit
+
+    return await model_fix_edit(server, job, report, snap, finding, rng)

@@ -116,7 +116,8 @@ async def generate_job(server: ElixirCoderServer, job: Job, report: Callable[[st
         )
     except GenerationError as exc:
         raise JobFailed(str(exc)) from exc
-    if outcome.status != "generated":
+    job.token.raise_if_cancelled()
+    if outcome.status not in ("generated", "not_clean"):
         raise JobFailed(outcome.message or f"generation ended with status {outcome.status}")
     report("inserting")
     current = server.snapshot(uri)
@@ -127,5 +128,8 @@ async def generate_job(server: ElixirCoderServer, job: Job, report: Callable[[st
     if insert_line is None:
         raise JobFailed("the document changed and the request it was generating for is gone.")
     edit = insertion_edit(current_lines, insert_line, reindent(outcome.code, site.indent), encoding)
+    if outcome.status == "not_clean":
+        # Still inserted (one edit); its findings show up as diagnostics once the edit is analysed.
+        server.window_show_message(types.ShowMessageParams(type=types.MessageType.Warning, message=f"Generated code inserted: {outcome.message}"))
     return workspace_edit(uri, current.version, [edit], server.supports_document_changes())
 

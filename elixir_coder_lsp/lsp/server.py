@@ -283,7 +283,7 @@ def make_server() -> ElixirCoderServer:
     @ls.command(lsp_actions.CMD_FIX)
     def cmd_fix(ls: ElixirCoderServer, args: DiagnosticArgs) -> dict[str, Any]:
         ls.explanations.paragraphs.yield_to()
-        job = ls.jobs.start(args.uri, "Fix", lambda job, report: fix_job(ls, job, report, args.diagnostic))
+        job = ls.jobs.start(args.uri, "Fix", lambda job, report: fix_job(ls, job, report, args.diagnostic, args.range))
         return {"jobId": job.id}
 
     @ls.command(lsp_actions.CMD_CANCEL)

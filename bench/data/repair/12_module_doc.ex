@@ -1,0 +1,3 @@
+defmodule Demo.Greeter do
+  def greet(name), do: "Hello, " <> name
+end

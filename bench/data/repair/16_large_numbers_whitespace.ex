@@ -1,0 +1,7 @@
+defmodule Demo.Limits do
+  @moduledoc "Upload limits."
+
+  @max_bytes 10485760 
+
+  def allowed?(size), do: size <= @max_bytes
+end
