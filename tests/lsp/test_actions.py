@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from lsprotocol import types, converters
@@ -27,9 +27,18 @@ CODE = "defmodule A do\n  # TODO: greet someone\n  def f(x), do: IO.inspect(x)\n
 
 
 @dataclass
+class FakeCoder:
+    model: bool = False
+
+    def has_model(self) -> bool:
+        return self.model
+
+
+@dataclass
 class FakeServer:
     text: str = CODE
     document_changes: bool = True
+    coder: FakeCoder = field(default_factory=FakeCoder)
 
     def snapshot(self, uri: str) -> Snapshot | None:
         return Snapshot(uri, 3, self.text, "/app/lib/a.ex") if uri == URI else None
@@ -87,6 +96,16 @@ def test_quick_fixes_for_a_finding() -> None:
     assert fix_action.is_preferred and fix_action.edit is not None and fix_action.edit.document_changes
     assert disable.edit is not None
     assert explain.command is not None and explain.command.command == CMD_EXPLAIN
+
+
+def test_fix_with_model_only_without_a_deterministic_fix_and_with_a_model() -> None:
+    plain = to_diagnostic(inspect_finding(), split_lines(CODE))
+    fixable = to_diagnostic(inspect_finding({"title": "Remove IO.inspect", "edits": [{"line": 3, "column": 17, "end_column": 30, "text": "x"}]}), split_lines(CODE))
+    with_model = FakeServer(coder=FakeCoder(model=True))
+    titles = [a.title for a in code_actions(with_model, params([plain], only=["quickfix"]))]
+    assert "Fix with model: Credo.Check.Warning.IoInspect" in titles
+    assert not any(t.startswith("Fix with model") for t in (a.title for a in code_actions(with_model, params([fixable], only=["quickfix"]))))
+    assert not any(t.startswith("Fix with model") for t in (a.title for a in code_actions(FakeServer(), params([plain], only=["quickfix"]))))
 
 
 def test_generate_is_offered_on_a_request_comment_only() -> None:
