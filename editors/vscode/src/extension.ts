@@ -1,58 +1,188 @@
-// VS Code client for elixir-coder-lsp: starts the stdio server, answers elixirCoder/ask with a quick
-// pick (free text allowed), and shows elixirCoder/status in the status bar.
+// VS Code client for elixir-coder-lsp. It starts the stdio server, turns user settings into the
+// server's settings object, answers elixirCoder/ask with a QuickPick (options plus free text), shows
+// elixirCoder/status in the status bar, and follows each job with cancellable notification progress.
+// Everything that does not need `vscode` lives in logic.ts (tested with node --test).
 import * as vscode from "vscode";
-import { LanguageClient, LanguageClientOptions, ServerOptions } from "vscode-languageclient/node";
+import {
+  ExecuteCommandRequest,
+  LanguageClient,
+  LanguageClientOptions,
+  ServerOptions,
+  TransportKind,
+} from "vscode-languageclient/node";
+import {
+  AskItem,
+  AskResult,
+  JobTracker,
+  ProgressValue,
+  StatusBoard,
+  StatusParams,
+  askItems,
+  askPlaceholder,
+  askResult,
+  generateArgument,
+  initializationOptions,
+  isAskParams,
+  jobIdOf,
+  serverSettings,
+} from "./logic";
 
+const SECTION = "elixirCoder";
 let client: LanguageClient | undefined;
-let lastJob: string | undefined;
+const jobs = new JobTracker();
 
-interface AskParams { jobId: string; question: string; options: { label: string; description?: string }[]; allowFreeText: boolean }
+/** The settings the user set explicitly (any scope), by dotted key below `elixirCoder`. */
+function explicitSettings(): Record<string, unknown> {
+  const config = vscode.workspace.getConfiguration(SECTION);
+  const pkg = vscode.extensions.getExtension("elixir-coder.elixir-coder")?.packageJSON;
+  const keys = Object.keys(pkg?.contributes?.configuration?.properties ?? {}).map((k) => k.slice(SECTION.length + 1));
+  const out: Record<string, unknown> = {};
+  for (const key of keys) {
+    const seen = config.inspect(key);
+    const value = seen?.workspaceFolderValue ?? seen?.workspaceValue ?? seen?.globalValue;
+    if (value !== undefined) out[key] = value;
+  }
+  return out;
+}
+
+async function runServerCommand(command: string, argument: object, token?: vscode.CancellationToken): Promise<unknown> {
+  if (!client) throw new Error("the Elixir Coder server is not running");
+  return client.sendRequest(ExecuteCommandRequest.type, { command, arguments: [argument] }, token);
+}
+
+async function cancelJob(jobId: string): Promise<void> {
+  await runServerCommand("elixirCoder.cancel", { jobId });
+  jobs.end(jobId);
+}
+
+/** Notification progress for one job until it ends; the notification's Cancel cancels the job. */
+function followJob(jobId: string, title: string): void {
+  jobs.started(jobId);
+  void vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: `Elixir Coder: ${title}`, cancellable: true },
+    async (progress, token) => {
+      jobs.onProgress(jobId, (v: ProgressValue) => {
+        if (v.message && v.kind !== "end") progress.report({ message: v.message });
+      });
+      token.onCancellationRequested(() => void cancelJob(jobId));
+      await jobs.finished(jobId);
+    },
+  );
+}
+
+async function generateCode(): Promise<void> {
+  const editor = vscode.window.activeTextEditor;
+  if (!editor || !client) return;
+  const s = editor.selection;
+  const argument = generateArgument(editor.document.uri.toString(), {
+    start: { line: s.start.line, character: s.start.character },
+    end: { line: s.end.line, character: s.end.character },
+  });
+  const jobId = jobIdOf(await runServerCommand("elixirCoder.generate", argument));
+  if (jobId) followJob(jobId, "Generate code");
+}
+
+async function explainFinding(): Promise<void> {
+  const editor = vscode.window.activeTextEditor;
+  if (!editor || !client) return;
+  const here = editor.selection.active;
+  const found = (client.diagnostics?.get(editor.document.uri) ?? []).filter((d) => d.range.contains(here));
+  if (found.length === 0) {
+    void vscode.window.showInformationMessage("Elixir Coder: no finding at the cursor.");
+    return;
+  }
+  const diagnostic = client.code2ProtocolConverter.asDiagnostic(found[0]);
+  const result = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: "Elixir Coder: Explain", cancellable: true },
+    (_progress, token) => runServerCommand("elixirCoder.explain", { uri: editor.document.uri.toString(), diagnostic }, token),
+  );
+  const markdown = (result as { markdown?: string } | undefined)?.markdown;
+  if (!markdown) return;
+  const doc = await vscode.workspace.openTextDocument({ language: "markdown", content: markdown });
+  await vscode.commands.executeCommand("markdown.showPreviewToSide", doc.uri);
+}
+
+async function cancelRunning(): Promise<void> {
+  const running = jobs.active();
+  if (running.length === 0) {
+    void vscode.window.showInformationMessage("Elixir Coder: no job is running.");
+    return;
+  }
+  await Promise.all(running.map(cancelJob));
+}
+
+function ask(params: unknown): Promise<AskResult> {
+  if (!isAskParams(params)) return Promise.resolve({ cancelled: true });
+  const pick = vscode.window.createQuickPick<AskItem & vscode.QuickPickItem>();
+  pick.title = params.question;
+  pick.placeholder = askPlaceholder(params);
+  pick.ignoreFocusOut = true;
+  pick.items = askItems(params);
+  pick.onDidChangeValue((typed) => (pick.items = askItems(params, typed)));
+  return new Promise<AskResult>((resolve) => {
+    let done = false;
+    const finish = (r: AskResult) => {
+      if (done) return;
+      done = true;
+      resolve(r);
+      pick.dispose();
+    };
+    pick.onDidAccept(() => finish(askResult(params, pick.selectedItems[0], pick.value)));
+    pick.onDidHide(() => finish({ cancelled: true }));
+    pick.show();
+  });
+}
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
-  const config = vscode.workspace.getConfiguration("elixirCoder");
-  const serverOptions: ServerOptions = { command: config.get<string>("serverPath", "elixir-coder-lsp"), args: [] };
+  const config = vscode.workspace.getConfiguration(SECTION);
+  // serverPath and serverArgs are machine-scoped: a workspace cannot choose what is run.
+  const run = { command: config.get<string>("serverPath", "elixir-coder-lsp"), args: config.get<string[]>("serverArgs", []), transport: TransportKind.stdio };
+  const serverOptions: ServerOptions = { run, debug: run };
   const clientOptions: LanguageClientOptions = {
-    documentSelector: [{ scheme: "file", language: "elixir" }],
-    synchronize: { configurationSection: "elixirCoder" },
-    initializationOptions: { clientUi: { ask: true } },
+    documentSelector: [{ scheme: "file", language: "elixir" }, { scheme: "untitled", language: "elixir" }],
+    initializationOptions: initializationOptions(explicitSettings()),
+    synchronize: { configurationSection: SECTION },
     middleware: {
+      // workspace/configuration gets the same explicit-only object as initializationOptions.
+      workspace: {
+        configuration: (params) => params.items.map((item) => (item.section === SECTION ? serverSettings(explicitSettings()) : null)),
+      },
+      // Code actions run server commands through here: follow the jobs they start.
       executeCommand: async (command, args, next) => {
         const result = await next(command, args);
-        if (result && typeof result === "object" && "jobId" in result) { lastJob = (result as { jobId: string }).jobId; }
+        const jobId = jobIdOf(result);
+        if (jobId) followJob(jobId, command === "elixirCoder.fix" ? "Fix" : "Generate code");
         return result;
+      },
+      handleWorkDoneProgress: (token, params, next) => {
+        jobs.progress(token, params as ProgressValue);
+        next(token, params);
       },
     },
   };
-  client = new LanguageClient("elixirCoder", "Elixir Coder", serverOptions, clientOptions);
+  client = new LanguageClient(SECTION, "Elixir Coder", serverOptions, clientOptions);
 
   const status = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Right, 100);
-  status.text = "$(hubot) Elixir Coder";
+  const board = new StatusBoard();
+  const showStatus = () => {
+    status.text = board.text();
+    status.tooltip = board.tooltip();
+    status.backgroundColor = board.failed() ? new vscode.ThemeColor("statusBarItem.errorBackground") : undefined;
+  };
+  showStatus();
+  status.command = "elixirCoder.cancelJob";
   status.show();
-  context.subscriptions.push(status);
 
-  client.onNotification("elixirCoder/status", (p: { instance: string; state: string; message?: string }) => {
-    status.text = `$(hubot) ${p.instance}: ${p.state}`;
-    status.tooltip = p.message ?? "";
-  });
-  client.onRequest("elixirCoder/ask", async (p: AskParams) => {
-    const items: vscode.QuickPickItem[] = p.options.map((o) => ({ label: o.label, description: o.description }));
-    const pick = vscode.window.createQuickPick();
-    pick.title = p.question;
-    pick.items = items;
-    pick.placeholder = p.allowFreeText ? "Pick an answer or type your own" : "Pick an answer";
-    const answer = await new Promise<string | undefined>((resolve) => {
-      pick.onDidAccept(() => resolve(pick.selectedItems[0]?.label ?? (p.allowFreeText ? pick.value : undefined)));
-      pick.onDidHide(() => resolve(undefined));
-      pick.show();
-    });
-    pick.dispose();
-    return answer === undefined || answer === "" ? { cancelled: true } : { answer };
-  });
   context.subscriptions.push(
-    vscode.commands.registerCommand("elixirCoder.cancelJob", async () => {
-      // VS Code sends no cancellation for commands, so offer an explicit one.
-      if (client && lastJob) { await client.sendRequest("workspace/executeCommand", { command: "elixirCoder.cancel", arguments: [{ jobId: lastJob }] }); }
+    status,
+    client.onNotification("elixirCoder/status", (p: StatusParams) => {
+      board.update(p);
+      showStatus();
     }),
+    client.onRequest("elixirCoder/ask", ask),
+    vscode.commands.registerCommand("elixirCoder.generateCode", generateCode),
+    vscode.commands.registerCommand("elixirCoder.explainFinding", explainFinding),
+    vscode.commands.registerCommand("elixirCoder.cancelJob", cancelRunning),
   );
   await client.start();
 }

@@ -1,0 +1,62 @@
+// Starts the real Python server over stdio for the end-to-end tests, with a tiny random model whose
+// samples are forced to a known text (editors/tests/tiny_model.py, tests/e2e/forced_paragraph.py).
+import { ChildProcess, execFileSync, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import * as path from "node:path";
+import { ProtocolConnection, StreamMessageReader, StreamMessageWriter, createProtocolConnection } from "vscode-languageserver-protocol/node";
+
+export const REPO = path.resolve(__dirname, "../../../../..");
+
+/** The Python with the server's dependencies: $ELIXIR_CODER_PYTHON, else the project venv, else python3. */
+export function python(): string {
+  if (process.env.ELIXIR_CODER_PYTHON) return process.env.ELIXIR_CODER_PYTHON;
+  const venv = path.join(REPO, ".venv", "bin", "python");
+  return existsSync(venv) ? venv : "python3";
+}
+
+const ENV = {
+  ...process.env,
+  PYTHONPATH: REPO,
+  OMP_NUM_THREADS: "1",
+  TOKENIZERS_PARALLELISM: "false",
+  HF_HUB_OFFLINE: "1",
+  TRANSFORMERS_OFFLINE: "1",
+};
+
+export function tinyModel(): string {
+  return execFileSync(python(), [path.join(REPO, "editors", "tests", "tiny_model.py")], { env: ENV, encoding: "utf8" }).trim();
+}
+
+export interface Server {
+  connection: ProtocolConnection;
+  process: ChildProcess;
+  stderr: string[];
+}
+
+/** The server as `python -m elixir_coder_lsp`; every sample the model draws spells `forcedText`. */
+export function startServer(forcedText: string): Server {
+  const child = spawn(python(), ["-m", "elixir_coder_lsp"], {
+    cwd: REPO,
+    env: {
+      ...ENV,
+      ELIXIR_CODER_TEST_LOGITS_PROCESSOR: `${path.join(REPO, "tests", "e2e", "forced_paragraph.py")}:factory`,
+      ELIXIR_CODER_TEST_FORCED_TEXT: forcedText,
+    },
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  const stderr: string[] = [];
+  child.stderr!.on("data", (chunk: Buffer) => stderr.push(chunk.toString()));
+  const connection = createProtocolConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
+  return { connection, process: child, stderr };
+}
+
+/** Resolves with `check()`'s first truthy value, polling; rejects after `ms` with `what`. */
+export async function waitFor<T>(what: string, check: () => T | undefined | false, ms = 180_000): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const value = check();
+    if (value) return value;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
