@@ -1,0 +1,133 @@
+-- Headless Neovim against the real server: open an Elixir file, wait for diagnostics, find the
+-- "Generate code" action, run :ElixirCoderGenerate, answer the clarifying question (when the server
+-- asks one) through vim.ui.select, and check that the buffer holds the generated code.
+--
+--   EC_REPO=... EC_PYTHON=... EC_MODEL=... EC_WORKDIR=... EC_GENERATED=... \
+--     nvim --headless -u NONE -i NONE -c "luafile editors/tests/nvim_test.lua"
+--
+-- editors/tests/run_nvim.sh sets the environment. Exits 0 when every check passed, else 1.
+local env = vim.env
+local repo, workdir, generated = env.EC_REPO, env.EC_WORKDIR, env.EC_GENERATED
+local expect_ask = env.EC_EXPECT_ASK == "1"
+
+local function say(msg)
+  io.stdout:write("[nvim " .. tostring(vim.version().major) .. "." .. tostring(vim.version().minor) .. "] " .. msg .. "\n")
+end
+
+local function fail(msg)
+  say("FAIL: " .. msg)
+  io.stdout:flush()
+  vim.cmd("cquit 1")
+end
+
+local function wait(what, ms, check)
+  if not vim.wait(ms, check, 100) then
+    fail("timed out waiting for " .. what)
+  end
+end
+
+local ok, err = pcall(function()
+  vim.opt.runtimepath:append(repo .. "/editors/neovim")
+  vim.cmd("filetype on")
+
+  local ec = require("elixir_coder")
+  ec.setup({
+    cmd = { env.EC_PYTHON, "-m", "elixir_coder_lsp" },
+    api = env.EC_NVIM_API ~= "" and env.EC_NVIM_API or nil,
+    settings = {
+      models = { default = { checkpoint = env.EC_MODEL, maxNewTokens = 48 } },
+      generation = { candidates = 2 },
+      checks = { onChangeDebounceMs = 0 },
+      clarification = { entropyThreshold = 0, clusterThreshold = 1 },
+    },
+  })
+  say("setup path: " .. ec.path)
+
+  -- The user's answer to the clarifying question: the first option, picked asynchronously like a
+  -- picker UI would.
+  local asked = {}
+  vim.ui.select = function(items, opts, on_choice)
+    table.insert(asked, { prompt = opts.prompt, items = items })
+    vim.defer_fn(function()
+      on_choice(items[1], 1)
+    end, 200)
+  end
+
+  vim.cmd("edit " .. workdir .. "/lib/stats.ex")
+  local buf = vim.api.nvim_get_current_buf()
+  if vim.bo[buf].filetype ~= "elixir" then
+    fail("filetype is " .. vim.bo[buf].filetype)
+  end
+
+  wait("the client to attach", 60000, function()
+    return ec.client(buf) ~= nil
+  end)
+  wait("diagnostics", 120000, function()
+    return #vim.diagnostic.get(buf) > 0
+  end)
+  local found
+  for _, d in ipairs(vim.diagnostic.get(buf)) do
+    local code = d.code or (d.user_data and d.user_data.lsp and d.user_data.lsp.code)
+    if code == "Credo.Check.Warning.IoInspect" then
+      found = d
+    end
+  end
+  if not found then
+    fail("no IO.inspect diagnostic among " .. vim.inspect(vim.diagnostic.get(buf)))
+  end
+  say("diagnostic: line " .. (found.lnum + 1) .. ": " .. found.message)
+
+  -- The "Generate code" action on the TODO comment (line 2).
+  vim.api.nvim_win_set_cursor(0, { 2, 10 })
+  local client = ec.client(buf)
+  local params = {
+    textDocument = { uri = vim.uri_from_bufnr(buf) },
+    range = { start = { line = 1, character = 10 }, ["end"] = { line = 1, character = 10 } },
+    context = { diagnostics = {} },
+  }
+  local responses = vim.lsp.buf_request_sync(buf, "textDocument/codeAction", params, 30000) or {}
+  local titles = {}
+  for _, response in pairs(responses) do
+    for _, action in ipairs(response.result or {}) do
+      table.insert(titles, action.title)
+    end
+  end
+  if not vim.tbl_contains(titles, "Generate code") then
+    fail("no Generate code action among " .. vim.inspect(titles))
+  end
+  say("code actions: " .. table.concat(titles, ", "))
+
+  vim.cmd("ElixirCoderGenerate")
+  local want = "  " .. generated
+  wait("the generated code in the buffer", 240000, function()
+    return vim.api.nvim_buf_get_lines(buf, 2, 3, false)[1] == want
+  end)
+  local lines = vim.api.nvim_buf_get_lines(buf, 0, -1, false)
+  if lines[2] ~= "  # TODO: return the mean of a list of numbers" then
+    fail("the comment moved: " .. vim.inspect(lines))
+  end
+  say("buffer line 3: " .. lines[3])
+  if #asked > 0 then
+    say("question: " .. tostring(asked[1].prompt) .. " -> answered " .. tostring(asked[1].items[1]))
+  elseif expect_ask then
+    fail("the server asked no clarifying question")
+  else
+    say("no clarifying question was asked")
+  end
+  wait("the job's end", 30000, function()
+    return #ec.jobs == 0
+  end)
+  say("status: " .. ec.statusline())
+  if vim.fn.has("nvim-0.11") == 1 then
+    client:stop()
+  else
+    client.stop()
+  end
+end)
+
+if not ok then
+  fail(tostring(err))
+end
+say("PASS")
+io.stdout:flush()
+vim.cmd("qall!")
