@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set everything up (idempotent) and run the test suites: the main suite, then the real-vLLM stage.
+# Set everything up (idempotent) and run the test suites: the main suite, the real-vLLM stage, then the
+# editors stage (VS Code, Neovim 0.7 and PyPI's, eglot against the real server).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -10,4 +11,8 @@ echo "==> main suite"
 if [ -x .ci/vllm_stage.sh ] && [ "${SKIP_VLLM:-0}" != 1 ]; then
   echo "==> vLLM stage"
   .ci/vllm_stage.sh
+fi
+if [ -x .ci/editors_stage.sh ] && [ "${SKIP_EDITORS:-0}" != 1 ]; then
+  echo "==> editors stage"
+  ELIXIR_CODER_PYTHON="$VENV/bin/python" .ci/editors_stage.sh
 fi
