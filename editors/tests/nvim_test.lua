@@ -2,12 +2,12 @@
 -- "Generate code" action, run :ElixirCoderGenerate, answer the clarifying question (when the server
 -- asks one) through vim.ui.select, and check that the buffer holds the generated code.
 --
---   EC_REPO=... EC_PYTHON=... EC_MODEL=... EC_WORKDIR=... EC_GENERATED=... \
+--   EC_REPO=... EC_PYTHON=... EC_MODEL=... EC_WORKDIR=... EC_GENERATED_PREFIX=... \
 --     nvim --headless -u NONE -i NONE -c "luafile editors/tests/nvim_test.lua"
 --
 -- editors/tests/run_nvim.sh sets the environment. Exits 0 when every check passed, else 1.
 local env = vim.env
-local repo, workdir, generated = env.EC_REPO, env.EC_WORKDIR, env.EC_GENERATED
+local repo, workdir, prefix = env.EC_REPO, env.EC_WORKDIR, "  " .. env.EC_GENERATED_PREFIX
 local expect_ask = env.EC_EXPECT_ASK == "1"
 
 local function say(msg)
@@ -35,7 +35,7 @@ local ok, err = pcall(function()
     cmd = { env.EC_PYTHON, "-m", "elixir_coder_lsp" },
     api = env.EC_NVIM_API ~= "" and env.EC_NVIM_API or nil,
     settings = {
-      models = { default = { checkpoint = env.EC_MODEL, maxNewTokens = 48 } },
+      models = { default = { checkpoint = env.EC_MODEL, maxNewTokens = 128 } },
       generation = { candidates = 2 },
       checks = { onChangeDebounceMs = 0 },
       clarification = { entropyThreshold = 0, clusterThreshold = 1 },
@@ -43,13 +43,21 @@ local ok, err = pcall(function()
   })
   say("setup path: " .. ec.path)
 
-  -- The user's answer to the clarifying question: the first option, picked asynchronously like a
-  -- picker UI would.
+  -- The user's answer to the clarifying question, given asynchronously like a picker UI would: the
+  -- first option, or (EC_FREE_TEXT=1) the last item, "Other", and a typed answer.
   local asked = {}
+  local free_text = env.EC_FREE_TEXT == "1"
   vim.ui.select = function(items, opts, on_choice)
-    table.insert(asked, { prompt = opts.prompt, items = items })
+    local pick = free_text and #items or 1
+    table.insert(asked, { prompt = opts.prompt, answer = items[pick] })
     vim.defer_fn(function()
-      on_choice(items[1], 1)
+      on_choice(items[pick], pick)
+    end, 200)
+  end
+  vim.ui.input = function(opts, on_confirm)
+    asked[#asked].answer = asked[#asked].answer .. ": return nil for an empty list"
+    vim.defer_fn(function()
+      on_confirm("return nil for an empty list")
     end, 200)
   end
 
@@ -98,9 +106,9 @@ local ok, err = pcall(function()
   say("code actions: " .. table.concat(titles, ", "))
 
   vim.cmd("ElixirCoderGenerate")
-  local want = "  " .. generated
   wait("the generated code in the buffer", 240000, function()
-    return vim.api.nvim_buf_get_lines(buf, 2, 3, false)[1] == want
+    local line = vim.api.nvim_buf_get_lines(buf, 2, 3, false)[1] or ""
+    return line:sub(1, #prefix) == prefix
   end)
   local lines = vim.api.nvim_buf_get_lines(buf, 0, -1, false)
   if lines[2] ~= "  # TODO: return the mean of a list of numbers" then
@@ -108,7 +116,7 @@ local ok, err = pcall(function()
   end
   say("buffer line 3: " .. lines[3])
   if #asked > 0 then
-    say("question: " .. tostring(asked[1].prompt) .. " -> answered " .. tostring(asked[1].items[1]))
+    say("question: " .. tostring(asked[1].prompt) .. " -> answered " .. tostring(asked[1].answer) .. " (handler waited with " .. tostring(ec.ask_wait) .. ")")
   elseif expect_ask then
     fail("the server asked no clarifying question")
   else

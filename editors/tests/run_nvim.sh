@@ -4,7 +4,9 @@
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 NVIM="${1:-nvim}"
+case "$NVIM" in */*) NVIM="$(cd "$(dirname "$NVIM")" && pwd)/$(basename "$NVIM")" ;; esac   # we cd below
 export EC_NVIM_API="${2:-}"   # optional: start or start_client, to run an older setup path
+export EC_FREE_TEXT="${EC_FREE_TEXT:-0}"   # 1: answer the question with "Other" and typed text
 EC_WORKDIR="$(ec_workdir)"
 export EC_WORKDIR
 trap 'rm -rf "$EC_WORKDIR"' EXIT

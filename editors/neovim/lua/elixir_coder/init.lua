@@ -81,6 +81,7 @@ local function ask_handler(_, params)
   end
   local co = coroutine.running()
   if co and coroutine.isyieldable and coroutine.isyieldable() then
+    M.ask_wait = "coroutine"
     local reply, waiting = nil, false
     ask_user(params, function(r)
       reply = r
@@ -94,6 +95,7 @@ local function ask_handler(_, params)
     end
     return reply
   end
+  M.ask_wait = "vim.wait"
   local reply
   ask_user(params, function(r)
     reply = r

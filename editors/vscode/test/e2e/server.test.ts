@@ -16,10 +16,15 @@ import {
   ShutdownRequest,
   TextEdit,
 } from "vscode-languageserver-protocol/node";
-import { AskParams, ProgressValue, StatusParams, askItems, askResult, initializationOptions, jobIdOf, jobToken } from "../../src/logic";
-import { Server, startServer, tinyModel, waitFor } from "./server";
+import { AskParams, ProgressValue, StatusParams, askItems, askResult, initializationOptions, jobIdOf, jobToken, serverSettings } from "../../src/logic";
+import { Server, serverAsks, startServer, tinyModel, waitFor } from "./server";
 
-const GENERATED = "def mean(numbers), do: Enum.sum(numbers) / length(numbers)";
+// Two definitions that report an empty list differently: the clarification step sees two behaviours
+// and (with the forced thresholds below) asks how failures should be reported.
+const VARIANTS = [
+  "def mean([]), do: {:error, :empty}\ndef mean(numbers), do: {:ok, Enum.sum(numbers) / length(numbers)}",
+  'def mean([]), do: raise(ArgumentError, "empty list")\ndef mean(numbers), do: Enum.sum(numbers) / length(numbers)',
+];
 const URI = "file:///tmp/elixir-coder-vscode-e2e/stats.ex";
 const TEXT = [
   "defmodule Stats do",
@@ -50,7 +55,16 @@ function applyEdits(text: string, changes: TextEdit[]): string {
 
 before(async () => {
   const checkpoint = tinyModel();
-  server = startServer(GENERATED);
+  server = startServer(VARIANTS);
+  const settings = {
+    "models.default.checkpoint": checkpoint,
+    "models.default.maxNewTokens": 128,
+    "generation.candidates": 2,
+    "checks.onChangeDebounceMs": 0,
+    "clarification.entropyThreshold": 0,
+    "clarification.clusterThreshold": 1,
+    serverPath: "not sent",
+  };
   const c = server.connection;
   c.onNotification("textDocument/publishDiagnostics", (p: PublishDiagnosticsParams) => diagnostics.set(p.uri, p.diagnostics));
   c.onNotification("elixirCoder/status", (p: StatusParams) => statuses.push(p));
@@ -59,26 +73,22 @@ before(async () => {
   c.onNotification("window/logMessage", () => undefined);
   c.onRequest("window/workDoneProgress/create", () => null);
   c.onRequest("client/registerCapability", () => null);
-  c.onRequest("workspace/configuration", (p: { items: unknown[] }) => p.items.map(() => null));
+  // As the extension's middleware answers: the explicit settings for elixirCoder, nothing else.
+  c.onRequest("workspace/configuration", (p: { items: { section?: string }[] }) =>
+    p.items.map((item) => (item.section === "elixirCoder" ? serverSettings(settings) : null)),
+  );
   c.onRequest("workspace/applyEdit", (p: ApplyWorkspaceEditParams) => {
     edits.push(p);
     return { applied: true };
   });
-  // The QuickPick's choice, made here: the first option.
+  // The QuickPick, driven here: the user types an answer of their own and accepts it.
   c.onRequest("elixirCoder/ask", (p: AskParams) => {
     asked.push(p);
-    return askResult(p, askItems(p)[0], "");
+    const typed = "return nil for an empty list";
+    const items = askItems(p, typed);
+    return askResult(p, items[items.length - 1], typed);
   });
   c.listen();
-  const settings = {
-    "models.default.checkpoint": checkpoint,
-    "models.default.maxNewTokens": 48,
-    "generation.candidates": 2,
-    "checks.onChangeDebounceMs": 0,
-    "clarification.entropyThreshold": 0,
-    "clarification.clusterThreshold": 1,
-    serverPath: "not sent",
-  };
   const init = await c.sendRequest(InitializeRequest.type, {
     processId: process.pid,
     rootUri: null,
@@ -159,9 +169,25 @@ test("generate: the TODO comment's job applies the model's code after the commen
   const after = applyEdits(TEXT, change.edits);
   const lines = after.split("\n");
   assert.equal(lines[1], "  # TODO: return the mean of a list of numbers", "the comment stays");
-  assert.equal(lines[2], `  ${GENERATED}`, after);
+  const inserted = VARIANTS.find((v) => after.includes(v.split("\n").map((l) => `  ${l}`).join("\n")));
+  assert.ok(inserted, `one of the model's definitions, indented, after the comment:\n${after}`);
+  assert.ok(lines[2].startsWith("  def mean("), after);
   const reports = progress.get(jobToken(jobId)) ?? [];
   assert.equal(reports[0]?.kind, "begin");
   assert.equal(reports.at(-1)?.kind, "end");
   assert.ok(statuses.some((s) => s.instance === "default"), "elixirCoder/status reported the model's state");
+});
+
+test("ask: the clarifying question came with its options and was answered with free text", (t) => {
+  if (!serverAsks()) {
+    t.skip("this server has no clarification flow (no elixirCoder/ask in elixir_coder_lsp/lsp)");
+    return;
+  }
+  assert.equal(asked.length, 1, "one question");
+  const q = asked[0];
+  assert.match(q.question, /mean\/1/);
+  assert.ok(q.options.length >= 2, JSON.stringify(q.options));
+  assert.equal(q.allowFreeText, true);
+  // The answer was taken: a dismissed question cancels the job, and the edit above arrived.
+  assert.equal(edits.length, 1);
 });

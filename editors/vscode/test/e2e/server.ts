@@ -1,7 +1,7 @@
 // Starts the real Python server over stdio for the end-to-end tests, with a tiny random model whose
-// samples are forced to a known text (editors/tests/tiny_model.py, tests/e2e/forced_paragraph.py).
+// samples are forced, in turn, to known texts (editors/tests/tiny_model.py, forced_variants.py).
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { ProtocolConnection, StreamMessageReader, StreamMessageWriter, createProtocolConnection } from "vscode-languageserver-protocol/node";
 
@@ -16,7 +16,7 @@ export function python(): string {
 
 const ENV = {
   ...process.env,
-  PYTHONPATH: REPO,
+  PYTHONPATH: process.env.PYTHONPATH ? `${REPO}:${process.env.PYTHONPATH}` : REPO,
   OMP_NUM_THREADS: "1",
   TOKENIZERS_PARALLELISM: "false",
   HF_HUB_OFFLINE: "1",
@@ -33,14 +33,23 @@ export interface Server {
   stderr: string[];
 }
 
-/** The server as `python -m elixir_coder_lsp`; every sample the model draws spells `forcedText`. */
-export function startServer(forcedText: string): Server {
+/**
+ * Whether the server's source sends elixirCoder/ask (the clarification flow); then the tests expect
+ * the question. $EC_SERVER_SRC names another source tree to look in (when PYTHONPATH points there).
+ */
+export function serverAsks(): boolean {
+  const dir = path.join(process.env.EC_SERVER_SRC || REPO, "elixir_coder_lsp", "lsp");
+  return readdirSync(dir).some((f) => f.endsWith(".py") && readFileSync(path.join(dir, f), "utf8").includes('"elixirCoder/ask"'));
+}
+
+/** The server as `python -m elixir_coder_lsp`; the model's samples spell `forcedTexts` in turn. */
+export function startServer(forcedTexts: string[]): Server {
   const child = spawn(python(), ["-m", "elixir_coder_lsp"], {
     cwd: REPO,
     env: {
       ...ENV,
-      ELIXIR_CODER_TEST_LOGITS_PROCESSOR: `${path.join(REPO, "tests", "e2e", "forced_paragraph.py")}:factory`,
-      ELIXIR_CODER_TEST_FORCED_TEXT: forcedText,
+      ELIXIR_CODER_TEST_LOGITS_PROCESSOR: `${path.join(REPO, "editors", "tests", "forced_variants.py")}:factory`,
+      ELIXIR_CODER_TEST_FORCED_TEXTS: JSON.stringify(forcedTexts),
     },
     stdio: ["pipe", "pipe", "pipe"],
   });
