@@ -4,7 +4,9 @@ Types and defaults come from the settings dataclasses; descriptions, enums and t
 written here. `--check` exits 1 when package.json differs from what this script would write (the
 node tests run it), so a setting added to settings.py without an entry here fails loudly.
 
-    python editors/vscode/scripts/settings_schema.py [--check]
+    python editors/vscode/scripts/settings_schema.py [--check | --markdown]
+
+`--markdown` prints the README's configuration reference table from the same descriptions.
 """
 
 from __future__ import annotations
@@ -30,6 +32,17 @@ DEVICE = ["auto", "cpu", "cuda", "mps"]
 SEVERITIES = ["error", "warning", "information", "hint"]
 CHECK_MODES = ["auto", "builtin", "real", "off"]
 
+# The calls each generation monitor bans (elixir_coder_lsp/inference/monitors.py).
+MONITOR_CALLS = {
+    "stringToAtom": "String.to_atom",
+    "listToAtom": "List.to_atom",
+    "codeEval": "Code.eval_string and Code.eval_quoted",
+    "ioInspect": "IO.inspect",
+    "dbg": "dbg",
+    "osCmd": ":os.cmd",
+    "binaryToTerm": ":erlang.binary_to_term/1 without [:safe]",
+}
+
 # Per key (dotted path, with the instance and role names replaced by NAME and ROLE): description, and
 # the enum when the value is one of a fixed set.
 DOC: dict[str, tuple[str, list[str] | None]] = {
@@ -47,7 +60,7 @@ DOC: dict[str, tuple[str, list[str] | None]] = {
     "models.NAME.maxNewTokens": ("Output tokens per sample, at most.", None),
     "models.NAME.replicas": ("Identical workers behind this instance.", None),
     "models.NAME.preload": ("Start the model worker with the server instead of on first use.", None),
-    "models.NAME.roles.ROLE.template": ("Prompt template for the ROLE role (empty: the built-in one).", None),
+    "models.NAME.roles.ROLE.template": ("The ROLE role's prompt template (empty: the built-in one).", None),
     "models.NAME.roles.ROLE.adapter": ("A PEFT/LoRA adapter directory for the ROLE role (empty: none). It is loaded and run.", None),
     "routing.default": ("The model instance a request without a name goes to.", None),
     "routing.weights": ("A/B split between instances, e.g. {\"default\": 0.9, \"candidate\": 0.1}; sticky per document. Empty: everything goes to routing.default.", None),
@@ -58,7 +71,7 @@ DOC: dict[str, tuple[str, list[str] | None]] = {
     "generation.cleanThreshold": ("Findings at or above this severity make a result not clean.", SEVERITIES),
     "generation.format": ("Format generated code with the project's .formatter.exs line length.", None),
     "generation.preview": ("Let the user pick among the checked candidates instead of inserting the best one.", None),
-    "generation.monitors.MONITOR": ("Flag MONITOR in generated code.", None),
+    "generation.monitors.MONITOR": ("While decoding (local backend), ban the tokens that would complete MONITOR, so generated code cannot contain it.", None),
     "inline.enabled": ("Offer inline completions (textDocument/inlineCompletion).", None),
     "inline.maxNewTokens": ("Tokens per inline completion, at most.", None),
     "inline.debounceMs": ("Wait this long after typing before asking for an inline completion, in milliseconds.", None),
@@ -175,7 +188,7 @@ def properties() -> dict[str, Any]:
             continue
         text, enum = DOC[key]
         for placeholder, name in names.items():
-            text = text.replace(placeholder, name)
+            text = text.replace(placeholder, MONITOR_CALLS.get(name, name) if placeholder == "MONITOR" else name)
         prop: dict[str, Any] = {"type": json_type(default), "default": default, "description": text}
         if isinstance(default, list):
             prop["items"] = {"type": "string"}
@@ -201,7 +214,31 @@ def render(package: dict[str, Any]) -> str:
     return json.dumps(package, indent=2, ensure_ascii=False) + "\n"
 
 
+def markdown() -> str:
+    """The configuration reference: one row per setting (the default instance stands for models.NAME)."""
+    rows = ["| Setting | Default | Meaning |", "|---|---|---|"]
+    for key, prop in properties().items():
+        if key.removeprefix("elixirCoder.") in CLIENT_KEYS:
+            continue
+        path = key.removeprefix("elixirCoder.").replace("models.default.", "models.NAME.")
+        if ".roles." in path and not path.split(".roles.")[1].startswith("generate."):
+            continue  # one row per role key, below
+        path = path.replace("roles.generate.", "roles.ROLE.")
+        meaning = prop["description"].replace("The generate role's", "A role's").replace("the generate role", "a role")
+        if ".roles.ROLE." in path:
+            meaning += " ROLE: generate, question, explain or repair."
+        if "enum" in prop:
+            meaning += " One of " + ", ".join(f"`{v}`" for v in prop["enum"]) + "."
+        if prop.get("scope") == "machine":
+            meaning += " A user-level setting (CONTRACT.md §1, Trust)."
+        rows.append(f"| `{path}` | `{json.dumps(prop['default'])}` | {meaning.replace('|', '/')} |")
+    return "\n".join(rows) + "\n"
+
+
 def main() -> int:
+    if "--markdown" in sys.argv:
+        sys.stdout.write(markdown())
+        return 0
     current = PACKAGE.read_text(encoding="utf-8")
     wanted = render(json.loads(current))
     if "--check" in sys.argv:
