@@ -4,6 +4,7 @@
 // Everything that does not need `vscode` lives in logic.ts (tested with node --test).
 import * as vscode from "vscode";
 import {
+  DidChangeConfigurationNotification,
   ExecuteCommandRequest,
   LanguageClient,
   LanguageClientOptions,
@@ -31,13 +32,13 @@ const SECTION = "elixirCoder";
 let client: LanguageClient | undefined;
 const jobs = new JobTracker();
 
+let settingKeys: string[] = []; // package.json's settings, below `elixirCoder`
+
 /** The settings the user set explicitly (any scope), by dotted key below `elixirCoder`. */
 function explicitSettings(): Record<string, unknown> {
   const config = vscode.workspace.getConfiguration(SECTION);
-  const pkg = vscode.extensions.getExtension("elixir-coder.elixir-coder")?.packageJSON;
-  const keys = Object.keys(pkg?.contributes?.configuration?.properties ?? {}).map((k) => k.slice(SECTION.length + 1));
   const out: Record<string, unknown> = {};
-  for (const key of keys) {
+  for (const key of settingKeys) {
     const seen = config.inspect(key);
     const value = seen?.workspaceFolderValue ?? seen?.workspaceValue ?? seen?.globalValue;
     if (value !== undefined) out[key] = value;
@@ -134,6 +135,8 @@ function ask(params: unknown): Promise<AskResult> {
 }
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  const properties = context.extension.packageJSON?.contributes?.configuration?.properties ?? {};
+  settingKeys = Object.keys(properties).map((k) => k.slice(SECTION.length + 1));
   const config = vscode.workspace.getConfiguration(SECTION);
   // serverPath and serverArgs are machine-scoped: a workspace cannot choose what is run.
   const run = { command: config.get<string>("serverPath", "elixir-coder-lsp"), args: config.get<string[]>("serverArgs", []), transport: TransportKind.stdio };
@@ -141,7 +144,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const clientOptions: LanguageClientOptions = {
     documentSelector: [{ scheme: "file", language: "elixir" }, { scheme: "untitled", language: "elixir" }],
     initializationOptions: initializationOptions(explicitSettings()),
-    synchronize: { configurationSection: SECTION },
+    // No synchronize.configurationSection: it would send every default, overriding the server's own
+    // config files. A change is announced with null settings instead, and the server asks for them.
     middleware: {
       // workspace/configuration gets the same explicit-only object as initializationOptions.
       workspace: {
@@ -183,6 +187,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand("elixirCoder.generateCode", generateCode),
     vscode.commands.registerCommand("elixirCoder.explainFinding", explainFinding),
     vscode.commands.registerCommand("elixirCoder.cancelJob", cancelRunning),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration(SECTION) && client?.isRunning()) {
+        void client.sendNotification(DidChangeConfigurationNotification.type, { settings: null });
+      }
+    }),
   );
   await client.start();
 }

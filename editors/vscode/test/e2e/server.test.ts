@@ -6,6 +6,7 @@ import {
   ApplyWorkspaceEditParams,
   CodeAction,
   CodeActionRequest,
+  DidChangeConfigurationNotification,
   Command,
   Diagnostic,
   ExecuteCommandRequest,
@@ -45,6 +46,7 @@ const asked: AskParams[] = [];
 const statuses: StatusParams[] = [];
 const progress = new Map<string, ProgressValue[]>();
 const errors: string[] = [];
+const configSections: string[] = [];
 
 function applyEdits(text: string, changes: TextEdit[]): string {
   const lines = text.split("\n");
@@ -74,9 +76,10 @@ before(async () => {
   c.onRequest("window/workDoneProgress/create", () => null);
   c.onRequest("client/registerCapability", () => null);
   // As the extension's middleware answers: the explicit settings for elixirCoder, nothing else.
-  c.onRequest("workspace/configuration", (p: { items: { section?: string }[] }) =>
-    p.items.map((item) => (item.section === "elixirCoder" ? serverSettings(settings) : null)),
-  );
+  c.onRequest("workspace/configuration", (p: { items: { section?: string }[] }) => {
+    configSections.push(...p.items.map((item) => item.section ?? ""));
+    return p.items.map((item) => (item.section === "elixirCoder" ? serverSettings(settings) : null));
+  });
   c.onRequest("workspace/applyEdit", (p: ApplyWorkspaceEditParams) => {
     edits.push(p);
     return { applied: true };
@@ -110,6 +113,8 @@ before(async () => {
     "elixirCoder.generate",
   ]);
   await c.sendNotification(InitializedNotification.type, {});
+  // What the extension sends when a setting changes: null settings, so the server asks for them.
+  await c.sendNotification(DidChangeConfigurationNotification.type, { settings: null });
   await c.sendNotification("textDocument/didOpen", { textDocument: { uri: URI, languageId: "elixir", version: 1, text: TEXT } });
 });
 
@@ -125,6 +130,10 @@ after(async () => {
 function ioInspect(): Diagnostic | undefined {
   return diagnostics.get(URI)?.find((d) => d.code === "Credo.Check.Warning.IoInspect");
 }
+
+test("settings: the server asks for the elixirCoder section after a change", async () => {
+  await waitFor("a workspace/configuration request", () => configSections.includes("elixirCoder"), 30_000);
+});
 
 test("diagnostics: IO.inspect is reported at its line", async () => {
   const d = await waitFor("the IO.inspect diagnostic", ioInspect, 60_000);
