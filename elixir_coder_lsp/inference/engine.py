@@ -10,9 +10,9 @@ thread (llguidance releases the GIL) while the model runs, and a refused row the
 
 from __future__ import annotations
 
+import os
 import random
 import time
-import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -56,6 +56,7 @@ class GrammarStats:
     masked_s: float = 0.0
     per_step_s: list[float] = field(default_factory=list)  # grammar time of each row-step (the latest 100k)
     # masks overlapped with the forward pass (ServingOptions.mask_overlap)
+    repeat_refusals: int = 0  # refused row-steps whose row was refused at its previous step too
     prefetched_rows: int = 0  # masks filled in the background
     prefetched_used: int = 0  # refused row-steps whose mask came from the background
     prefetch_fill_s: float = 0.0  # background time filling them (off the critical path)
@@ -254,7 +255,7 @@ class Engine:
 
         # The running rows' matchers already hold this step's state: fill their masks in the background
         # while the model runs. Nothing below touches a matcher until prefetch.finish().
-        prefetch = self._start_prefetch()
+        prefetch = self._queue_masks(None, self._running_by_priority())
         masks: dict[Any, torch.Tensor] = {}
         try:
             # forward: running rows first (one token each), then the newly admitted prompts, prefilled
@@ -265,8 +266,7 @@ class Engine:
                 logits_parts.append(self.runner.decode(last))
             now = time.monotonic()
             admitted = [state for state in self.scheduler.schedule(now) if self._admit(state, now, out)]
-            if prefetch is not None:
-                prefetch.add([(seq.seq_id, seq.constraint) for st in admitted for seq in st.seqs if seq.constraint is not None])
+            prefetch = self._queue_masks(prefetch, [seq for st in admitted for seq in st.seqs])
             for chunk in _prefill_chunks(admitted, PREFILL_TOKENS):
                 logits_parts.append(self.runner.prefill_many([([s.seq_id for s in st.seqs], st.prompt_ids, st.adapter) for st in chunk]))
         finally:
@@ -340,23 +340,25 @@ class Engine:
         out.events.append(StreamEvent(request_id=req.id, kind="phase", phase="generating"))
         return True
 
-    def _start_prefetch(self) -> Any:
-        """Queue the running constrained rows' masks on the background thread; None when overlap is off.
+    def _running_by_priority(self) -> list[SequenceState]:
+        """The running rows, those refused at their previous step first: refusals come in runs (see
+        GrammarStats.repeat_refusals), so theirs are the masks most likely to be needed when the background
+        cannot fill them all before the forward pass ends."""
+        seqs = [self._rows[sid][1] for sid in self.runner.row_ids]
+        return sorted(seqs, key=lambda seq: seq.seq_id not in self._refused)  # stable
 
-        Rows refused at their previous step go first: refusals come in runs, so those are the masks most
-        likely to be needed when the background cannot fill them all before the forward pass ends.
-        """
+    def _queue_masks(self, prefetch: Any, seqs: list[SequenceState]) -> Any:
+        """Queue the constrained rows' masks on the background thread (started on first use); None when off."""
         if self.mask_overlap == "off":
-            return None
-        live = [self._rows[sid][1] for sid in self.runner.row_ids]
-        live = [seq for seq in live if seq.constraint is not None and not seq.finished]
-        if not live:
-            return None
-        from elixir_coder_lsp.inference.constraints import MaskPrefetch
+            return prefetch
+        items = [(seq.seq_id, seq.constraint) for seq in seqs if seq.constraint is not None and not seq.finished]
+        if not items:
+            return prefetch
+        if prefetch is None:
+            from elixir_coder_lsp.inference.constraints import MaskPrefetch
 
-        live.sort(key=lambda seq: seq.seq_id not in self._refused)  # stable: refused rows first
-        prefetch = MaskPrefetch(live[0].constraint.store.vocab_size)
-        prefetch.add([(seq.seq_id, seq.constraint) for seq in live])
+            prefetch = MaskPrefetch(items[0][1].store.vocab_size)
+        prefetch.add(items)
         return prefetch
 
     def _finish_prefetch(self, prefetch: Any) -> dict[Any, torch.Tensor]:
@@ -407,7 +409,9 @@ class Engine:
             checked[i] = time.perf_counter() - started
         stats.lazy_steps += len(constrained) - len(slow)
         stats.lazy_s += sum(checked.values())
-        self._refused = {rows[i][1].seq_id for i in slow}
+        refused = {rows[i][1].seq_id for i in slow}
+        stats.repeat_refusals += len(refused & self._refused)
+        self._refused = refused
         if not slow:
             stats.record(checked.values())
             stats.record_engine_step(wait + sum(checked.values()))
