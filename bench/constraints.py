@@ -213,7 +213,7 @@ def bench_overlap(batch: int, max_new: int, temperature: float, seconds_cap: flo
         engine = Serving.new(str(path), max_batch_size=batch, batch_timeout_ms=0, device="cpu").engine()
         rows: dict[str, Any] = {}
         # modes interleaved over rounds, so the shared machine's load changes hit them alike
-        runs: dict[str, list[dict[str, float]]] = {m: [] for m in ("off", "auto", "all")}
+        runs: dict[str, list[dict[str, float]]] = {m: [] for m in ("off", "refused", "every", "drain")}
         started = time.perf_counter()
         for rnd in range(3):
             for mode in runs:
@@ -339,9 +339,11 @@ def main(argv: list[str] | None = None) -> int:
         results["masks"] = bench_masks(args.files, args.batch, args.forward_ms, [v for v in args.vocabs.split(",") if v])
         print_masks(results["masks"])
     if args.part in ("overlap", "all"):
-        results["overlap"] = bench_overlap(args.batch, min(args.max_new, 64) if args.part == "all" else args.max_new,
-                                           args.temperature, args.seconds)
-        print_overlap(results["overlap"])
+        key = f"overlap_torch_threads_{args.threads}"  # the forward pass's threads decide what the overlap costs
+        results[key] = bench_overlap(args.batch, min(args.max_new, 64) if args.part == "all" else args.max_new,
+                                     args.temperature, args.seconds)
+        results[key]["torch_threads"] = args.threads
+        print_overlap(results[key])
     if args.part in ("quality", "all"):
         results["quality"] = bench_quality(args.prompts, args.max_new, args.batch, args.temperature)
         print(json.dumps({k: v for k, v in results["quality"].items()}, indent=1))
@@ -376,9 +378,10 @@ def print_overlap(r: dict[str, Any]) -> None:
     if "skipped" in r:
         print(r["skipped"])
         return
-    print(f"cores: {r['cpu_count']}; {r['batch']} concurrent constrained requests, {r['max_new_tokens']} new tokens")
+    print(f"cores: {r['cpu_count']}; torch threads: {r['torch_threads']}; {r['batch']} concurrent constrained requests, "
+          f"{r['max_new_tokens']} new tokens at most")
     print(f"{'model':10} {'overlap':8} {'tok/s':>8} {'refused':>8} {'from bg':>8} {'grammar ms/step p50/p99/mean':>30} {'bg ms/step':>11}")
-    for label in [k for k in r if isinstance(r[k], dict)]:
+    for label in [k for k in r if isinstance(r[k], dict)]:  # the models
         for mode, x in r[label].items():
             g = f"{x['grammar_ms_per_step_p50']:.2f} / {x['grammar_ms_per_step_p99']:.2f} / {x['grammar_ms_per_step_mean']:.2f}"
             print(f"{label:10} {mode:8} {x['tokens_per_s']:>8.1f} {x['refused_share']:>8.1%} {x['refused_from_background']:>8.1%} {g:>30} {x['background_ms_per_step']:>11.2f}")

@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--vocab", type=int, default=512)
     parser.add_argument("--model", choices=["tiny", "trained", "random", "random-31k"], default="tiny")
     parser.add_argument("--constrained", action="store_true", help="also run every level grammar-constrained")
-    parser.add_argument("--mask-overlap", default="auto,off", help="with --constrained: the maskOverlap modes to compare")
+    parser.add_argument("--mask-overlap", default="auto,off", help="with --constrained: the maskOverlap modes to compare (auto, every, refused, off)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--dtype", default="auto")
     parser.add_argument("--max-new-tokens", type=int, default=64)

@@ -89,9 +89,10 @@ def test_a_failing_background_fill_leaves_rows_to_the_serial_path(mask_store, mo
 
 
 def test_resolve_mask_overlap() -> None:
-    assert resolve_mask_overlap("auto", cpu_count=1) == "off"
-    assert resolve_mask_overlap("auto", cpu_count=16) == "auto"
-    assert resolve_mask_overlap("all", cpu_count=1) == "all"
+    assert resolve_mask_overlap("auto", "cuda", cpu_count=1) == "off"  # nothing to overlap with
+    assert resolve_mask_overlap("auto", "cuda:0", cpu_count=16) == "every"  # the host cores wait for the GPU
+    assert resolve_mask_overlap("auto", "cpu", cpu_count=16) == "refused"  # the forward pass uses the cores
+    assert resolve_mask_overlap("every", "cpu", cpu_count=1) == "every"
     with pytest.raises(ValueError):
         resolve_mask_overlap("sometimes")
 
@@ -129,19 +130,19 @@ def _run(serving, mode: str):
 def test_engine_output_is_the_same_with_overlap_on_and_off(serving) -> None:
     """A random model is refused often, so most refused rows use background masks; the samples must not change."""
     off, off_stats = _run(serving, "off")
-    for mode in ("all", "auto"):
+    for mode in ("drain", "every", "refused"):
         on, stats = _run(serving, mode)
         assert on == off, mode
         assert stats.masked_steps == off_stats.masked_steps and stats.lazy_steps == off_stats.lazy_steps
-    _, all_stats = _run(serving, "all")
+    _, all_stats = _run(serving, "drain")
     assert off_stats.prefetched_rows == 0 and off_stats.prefetched_used == 0
-    # "all" fills every running constrained row's mask, so every refused row after its first step uses one
+    # "drain" fills every running constrained row's mask, so every refused row after its first step uses one
     assert all_stats.prefetched_used > 0 and all_stats.prefetched_rows >= all_stats.prefetched_used
     assert len(all_stats.engine_step_s) > 0
     assert _pool_idle()
 
 
-@pytest.mark.parametrize("mode", ["all", "auto"])
+@pytest.mark.parametrize("mode", ["drain", "every", "refused"])
 def test_cancel_between_steps_with_overlap_leaves_nothing_running(serving, mode) -> None:
     engine = serving.engine()
     engine.mask_overlap = mode
@@ -162,7 +163,7 @@ def test_cancel_between_steps_with_overlap_leaves_nothing_running(serving, mode)
 
 def test_a_failed_forward_pass_waits_for_the_background_and_the_engine_recovers(serving, monkeypatch) -> None:
     engine = serving.engine()
-    engine.mask_overlap = "all"
+    engine.mask_overlap = "drain"
     params = SamplingParams(temperature=1.0, seed=5, max_new_tokens=200)
     for i in range(3):
         engine.add_request(GenerationRequest(prompt="def", params=params, constrained=True, id=f"r{i}"))

@@ -4,8 +4,9 @@ Text, stop strings, stream events and results are the output processor's (infere
 requests run is the scheduler's. The engine owns the batch rows, the grammar constraints and sampling.
 
 Grammar masks are overlapped with the forward pass: a constrained row's matcher state for step t+1 is
-known once step t's tokens are consumed, so at the start of a step its mask is filled on a background
-thread (llguidance releases the GIL) while the model runs, and a refused row then needs no serial mask.
+known once step t's tokens are consumed, so at the start of a step its mask can be filled on a background
+thread (llguidance releases the GIL) while the model runs; a refused row whose mask is ready needs no
+serial mask. Which rows are filled is MASK_OVERLAP_MODES' policy.
 """
 
 from __future__ import annotations
@@ -78,16 +79,28 @@ class GrammarStats:
             del self.engine_step_s[:-100_000]
 
 
-MASK_OVERLAP_MODES = ("auto", "all", "off")
+# Which rows' masks the background fills during the forward pass (models.NAME.maskOverlap):
+#   every   - every constrained row, those refused at their previous step first, until the forward pass ends
+#   refused - only rows refused at their previous step (about 2/3 of the refusals: they come in runs)
+#   off     - none: a refused row's mask is filled after the forward pass
+#   drain   - every row, and the step waits until all are filled (benchmarks and tests only)
+# "auto" picks by what the forward pass leaves idle. On a GPU the host cores wait, so the background fills
+# every row for free. On the CPU the forward pass uses the cores: with torch on both cores of a 2-core box,
+# filling every row slowed the batch while "refused" was the fastest (bench/constraints.py overlap, README).
+# On one core there is nothing to overlap with.
+MASK_OVERLAP_MODES = ("auto", "every", "refused", "off", "drain")
 
 
-def resolve_mask_overlap(mode: str, cpu_count: int | None = None) -> str:
-    """The overlap mode in effect: "auto" becomes "off" on a single core, where the background thread
-    could only slow the forward pass down, and stays "auto" (time-boxed, see Engine.step) otherwise."""
+def resolve_mask_overlap(mode: str, device: str = "cpu", cpu_count: int | None = None) -> str:
+    """The overlap policy in effect for a setting on this device ("auto" resolved, see above)."""
     if mode not in MASK_OVERLAP_MODES:
         raise ValueError(f"unknown mask overlap mode {mode!r} (expected one of {', '.join(MASK_OVERLAP_MODES)})")
+    if mode != "auto":
+        return mode
     cores = cpu_count if cpu_count is not None else (os.cpu_count() or 1)
-    return "off" if mode == "auto" and cores < 2 else mode
+    if cores < 2:
+        return "off"
+    return "refused" if str(device).startswith("cpu") else "every"
 
 
 PREFILL_TOKENS = 8192  # padded prompt tokens per prefill forward pass (bounds activation memory)
@@ -159,7 +172,7 @@ class Engine:
         self._pending: list[Finished] = []  # failures found before a step (bad prompt, cancelled while waiting)
         self._steering: _VocabSteering | None = None
         self.grammar_stats = GrammarStats()
-        self.mask_overlap = resolve_mask_overlap(getattr(opts, "mask_overlap", "auto"))
+        self.mask_overlap = resolve_mask_overlap(getattr(opts, "mask_overlap", "auto"), str(serving.device))
         self._refused: set[int] = set()  # rows whose sampled token the grammar refused at their last step
         self._prefetch_wait = 0.0  # this step's wait for the background masks (critical-path grammar time)
 
@@ -255,7 +268,7 @@ class Engine:
 
         # The running rows' matchers already hold this step's state: fill their masks in the background
         # while the model runs. Nothing below touches a matcher until prefetch.finish().
-        prefetch = self._queue_masks(None, self._running_by_priority())
+        prefetch = self._queue_masks(None, self._running_by_priority(), running=True)
         masks: dict[Any, torch.Tensor] = {}
         try:
             # forward: running rows first (one token each), then the newly admitted prompts, prefilled
@@ -347,10 +360,15 @@ class Engine:
         seqs = [self._rows[sid][1] for sid in self.runner.row_ids]
         return sorted(seqs, key=lambda seq: seq.seq_id not in self._refused)  # stable
 
-    def _queue_masks(self, prefetch: Any, seqs: list[SequenceState]) -> Any:
-        """Queue the constrained rows' masks on the background thread (started on first use); None when off."""
-        if self.mask_overlap == "off":
+    def _queue_masks(self, prefetch: Any, seqs: list[SequenceState], *, running: bool = False) -> Any:
+        """Queue the constrained rows' masks on the background thread (started on first use); None when off.
+
+        Policy "refused" queues only running rows refused at their previous step (new rows have no history).
+        """
+        if self.mask_overlap == "off" or (self.mask_overlap == "refused" and not running):
             return prefetch
+        if self.mask_overlap == "refused":
+            seqs = [seq for seq in seqs if seq.seq_id in self._refused]
         items = [(seq.seq_id, seq.constraint) for seq in seqs if seq.constraint is not None and not seq.finished]
         if not items:
             return prefetch
@@ -362,8 +380,8 @@ class Engine:
         return prefetch
 
     def _finish_prefetch(self, prefetch: Any) -> dict[Any, torch.Tensor]:
-        """Wait for the background masks ("all": every queued row; "auto": the chunk in progress)."""
-        masks = prefetch.finish(wait_all=self.mask_overlap == "all")
+        """Wait for the background masks ("drain": every queued row; otherwise only the chunk in progress)."""
+        masks = prefetch.finish(wait_all=self.mask_overlap == "drain")
         stats = self.grammar_stats
         stats.prefetched_rows += len(masks)
         stats.prefetch_fill_s += prefetch.fill_s
