@@ -123,6 +123,16 @@ def _prefill_chunks(states: list[RequestState], budget: int) -> list[list[Reques
     return chunks
 
 
+def _wait_for_device(t: torch.Tensor) -> None:
+    """Block until an accelerator has computed ``t``. GPU kernels run asynchronously, so without this
+    the background masks would stop when the forward pass is launched instead of when it is done; the
+    wait itself costs nothing, sampling would wait at its first read of the logits anyway."""
+    if t.device.type == "cuda":
+        torch.cuda.current_stream(t.device).synchronize()  # releases the GIL while it waits
+    elif t.device.type == "mps":
+        torch.mps.synchronize()
+
+
 class _VocabSteering:
     """Per-tokenizer vocabulary facts the steering needs (closing tokens, `end` tokens, blank tokens)."""
 
@@ -282,6 +292,8 @@ class Engine:
             prefetch = self._queue_masks(prefetch, [seq for st in admitted for seq in st.seqs])
             for chunk in _prefill_chunks(admitted, PREFILL_TOKENS):
                 logits_parts.append(self.runner.prefill_many([([s.seq_id for s in st.seqs], st.prompt_ids, st.adapter) for st in chunk]))
+            if prefetch is not None and logits_parts:
+                _wait_for_device(logits_parts[-1])
         finally:
             # also on a failed forward pass: the background must be done with the matchers before anyone
             # (fail_running, the next step) touches them again
