@@ -13,6 +13,7 @@ from elixir_coder_lsp.cancel import Cancelled, CancelToken
 from elixir_coder_lsp.settings import Settings
 from elixir_coder_lsp.findings import Finding
 from elixir_coder_lsp.inference.outcome import GenerationOutcome
+from elixir_coder_lsp.inference.prompts import extract_code
 from elixir_coder_lsp.inference.types import (
     GenerationError,
     GenerationRequest,
@@ -30,14 +31,7 @@ NO_MODEL_HELP = (
     "models.default.backend = \"openai\" and models.default.url at a vLLM/SGLang server."
 )
 
-_FENCE = re.compile(r"```(?:elixir|ex|exs)?\s*\n(.*?)(?:```|\Z)", re.DOTALL)
 _FORMATTER_LINE_LENGTH = re.compile(r"line_length:\s*(\d+)")
-
-
-def extract_code(text: str) -> str:
-    """The code in a completion: the first fenced block when there is one, else the text itself."""
-    m = _FENCE.search(text)
-    return (m.group(1) if m else text).strip("\n")
 
 
 def formatter_line_length(root: Path | None, default: int = 98) -> int:
