@@ -56,6 +56,7 @@ DOC: dict[str, tuple[str, list[str] | None]] = {
     "models.NAME.dtype": ("Weights' dtype: auto is bfloat16 on cuda and float32 elsewhere.", ["auto", "float32", "bfloat16", "float16"]),
     "models.NAME.maxBatchSize": ("Rows per engine step (remote backend: requests in flight).", None),
     "models.NAME.batchTimeoutMs": ("How long an idle engine waits to batch requests that arrive together, in milliseconds.", None),
+    "models.NAME.maskOverlap": ("Local backend: which constrained rows get their next grammar mask filled while the model runs. auto: every on a GPU, refused on the CPU; refused: the rows refused at their previous step; off: none.", ["auto", "every", "refused", "off"]),
     "models.NAME.maxSequenceLength": ("Prompt plus output tokens, at most.", None),
     "models.NAME.maxNewTokens": ("Output tokens per sample, at most.", None),
     "models.NAME.replicas": ("Identical workers behind this instance.", None),
