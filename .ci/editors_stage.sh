@@ -105,7 +105,7 @@ wants vscode && run_client "vscode" vscode_tests
 wants nvim07 && run_client "neovim $(nvim --version | head -1 | cut -d' ' -f2)" editors/tests/run_nvim.sh nvim
 if wants nvim; then
   run_client "neovim $("$NVIM_PYPI" --version | head -1 | cut -d' ' -f2) (vim.lsp.config)" editors/tests/run_nvim.sh "$NVIM_PYPI"
-  run_client "neovim $("$NVIM_PYPI" --version | head -1 | cut -d' ' -f2) (vim.lsp.start, free-text answer)" env EC_FREE_TEXT=1 editors/tests/run_nvim.sh "$NVIM_PYPI" start
+  run_client "neovim $("$NVIM_PYPI" --version | head -1 | cut -d' ' -f2) (vim.lsp.start; free-text answer)" env EC_FREE_TEXT=1 editors/tests/run_nvim.sh "$NVIM_PYPI" start
 fi
 wants eglot && run_client "emacs $(emacs --version | head -1 | cut -d' ' -f3) + eglot" editors/tests/run_eglot.sh emacs
 

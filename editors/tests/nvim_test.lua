@@ -85,6 +85,17 @@ local ok, err = pcall(function()
   end
   say("diagnostic: line " .. (found.lnum + 1) .. ": " .. found.message)
 
+  -- :ElixirCoderExplain on that line: the explanation in a floating window.
+  vim.api.nvim_win_set_cursor(0, { found.lnum + 1, found.col })
+  vim.cmd("ElixirCoderExplain")
+  wait("the explanation", 30000, function()
+    return ec.last_explanation ~= nil
+  end)
+  if not ec.last_explanation:find("IO.inspect", 1, true) then
+    fail("explanation: " .. ec.last_explanation)
+  end
+  say("explain: " .. vim.split(ec.last_explanation, "\n")[1])
+
   -- The "Generate code" action on the TODO comment (line 2).
   vim.api.nvim_win_set_cursor(0, { 2, 10 })
   local client = ec.client(buf)

@@ -303,6 +303,27 @@ function M.cancel()
   end
 end
 
+-- The LSP form of a vim.diagnostic. 0.10+ keep the whole LSP diagnostic in user_data.lsp; 0.7-0.9
+-- keep only code, codeDescription, tags, relatedInformation and data there, so the rest is rebuilt.
+local function to_lsp_diagnostic(bufnr, d, client)
+  local encoding = client.offset_encoding or "utf-16"
+  local function character(lnum, col)
+    local ok, n = pcall(vim.lsp.util.character_offset, bufnr, lnum, col, encoding)
+    return ok and n or col
+  end
+  local rebuilt = {
+    range = {
+      start = { line = d.lnum, character = character(d.lnum, d.col) },
+      ["end"] = { line = d.end_lnum or d.lnum, character = character(d.end_lnum or d.lnum, d.end_col or d.col) },
+    },
+    severity = d.severity,
+    message = d.message,
+    source = d.source,
+    code = d.code,
+  }
+  return vim.tbl_extend("keep", (d.user_data and d.user_data.lsp) or {}, rebuilt)
+end
+
 --- Explain the finding at the cursor in a floating window.
 function M.explain()
   local client = need_client()
@@ -314,9 +335,8 @@ function M.explain()
   local ns = vim.lsp.diagnostic.get_namespace(client.id)
   local best
   for _, d in ipairs(vim.diagnostic.get(bufnr, { namespace = ns, lnum = row - 1 })) do
-    local lsp = d.user_data and d.user_data.lsp
-    if lsp and (best == nil or (d.col <= col and col <= d.end_col)) then
-      best = lsp
+    if best == nil or (d.col <= col and col <= d.end_col) then
+      best = to_lsp_diagnostic(bufnr, d, client)
     end
   end
   if not best then
