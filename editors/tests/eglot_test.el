@@ -40,8 +40,9 @@
 ;; The user: picks the first option of the clarifying question.
 (advice-add 'completing-read :override
             (lambda (prompt collection &rest _)
-              (push prompt ec-asked)
-              (car (all-completions "" collection))))
+              (let ((answer (car (all-completions "" collection))))
+                (push (cons prompt answer) ec-asked)
+                answer)))
 
 (condition-case err
     (progn
@@ -90,7 +91,7 @@
           (goto-char (point-min))
           (forward-line 1)
           (unless (looking-at-p "  # TODO: return the mean of a list of numbers$") (ec-fail "the comment moved")))
-        (cond (ec-asked (ec-say "question: %s -> answered the first option" (car ec-asked)))
+        (cond (ec-asked (ec-say "question: %s-> answered %s" (caar ec-asked) (cdar ec-asked)))
               ((equal (getenv "EC_EXPECT_ASK") "1") (ec-fail "the server asked no clarifying question"))
               (t (ec-say "no clarifying question was asked")))
         (ec-wait "a model status" 30 (lambda () elixir-coder--status))
