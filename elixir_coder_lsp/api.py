@@ -40,6 +40,40 @@ def extract_code(text: str) -> str:
     return (m.group(1) if m else text).strip("\n")
 
 
+def _emit_phase(on_event: Callable[[StreamEvent], None] | None, phase: str) -> None:
+    """Report a phase to a progress callback; a failing callback never stops the work."""
+    if on_event is None:
+        return
+    try:
+        on_event(StreamEvent(request_id="", kind="phase", phase=phase))
+    except Exception:  # noqa: BLE001
+        log.debug("progress callback failed", exc_info=True)
+
+
+def _failed(exc: BaseException) -> GenerationOutcome:
+    """A sampling error or a cancellation as a `failed` outcome."""
+    if isinstance(exc, Cancelled):
+        return GenerationOutcome("failed", attempts=0, message=f"Cancelled: {exc}", error_kind="cancelled")
+    kind = getattr(exc, "kind", "error") or "error"
+    return GenerationOutcome("failed", attempts=0, message=str(exc), error_kind=kind)
+
+
+def read_source(path: Path, max_bytes: int | None = None) -> tuple[str | None, str | None]:
+    """(text, None) or (None, reason) for unreadable, too large, binary or non-UTF-8 files."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return None, f"cannot read: {exc.strerror or exc}"
+    if max_bytes is not None and len(data) > max_bytes:
+        return None, f"too large ({len(data)} bytes, limit {max_bytes})"
+    if b"\x00" in data:
+        return None, "binary file (contains NUL bytes)"
+    try:
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        return None, f"not valid UTF-8 (byte {exc.start})"
+
+
 def formatter_line_length(root: Path | None, default: int = 98) -> int:
     """`line_length` from the project's .formatter.exs, read as text (never evaluated)."""
     if root is None:
@@ -74,7 +108,8 @@ class ElixirCoder:
         self._pool: Any = None
         self._on_status = on_status
         self._lock = threading.Lock()
-        self._credo_config: tuple[Any] | None = None
+        self._credo_configs: dict[Path, Any] = {}  # project root -> its `.credo.exs`, read once
+        self._reported: set[str] = set()
         self._project_tools: Any = None
 
     # -- shared resources -------------------------------------------------------------------------
@@ -109,7 +144,7 @@ class ElixirCoder:
     def set_workspace_root(self, root: Path | None) -> None:
         """Point the façade at another workspace (real tools and `.credo.exs` are re-read)."""
         self.workspace_root = root
-        self._credo_config = None
+        self._credo_configs = {}
         self._reset_project_tools()
 
     def _reset_project_tools(self) -> None:
@@ -137,7 +172,7 @@ class ElixirCoder:
         replaced = self.project_tools.replaced_sets(filename) if filename else set()
         sets = [s for s in ("credo", "sobelow") if s not in replaced]
         result = check.analyze(
-            code, filename=filename, settings=self.settings, credo_config=self.credo_config(), helper=self.helper, sets=sets
+            code, filename=filename, settings=self.settings, credo_config=self.credo_config(filename), helper=self.helper, sets=sets
         )
         if result.error:
             raise RuntimeError(f"Diagnostics are unavailable: {result.error}")
@@ -157,22 +192,89 @@ class ElixirCoder:
         """Real Credo on the buffer and real Sobelow on the project, where they run (RealToolResult)."""
         return self.project_tools.check(code, filename)
 
-    def credo_config(self) -> Any:
-        """The workspace's `.credo.exs`, read as data once (call forget_credo_config() when it changes)."""
-        if self.workspace_root is None:
+    def project_root(self, filename: str | None = None) -> Path | None:
+        """The Mix project that holds a file (an umbrella's child app, when it is in one), else the workspace root."""
+        if filename:
+            from elixir_coder_lsp.rules.credo_config import find_project_root
+
+            try:
+                root = find_project_root(filename)
+            except OSError:
+                root = None
+            if root is not None:
+                return root
+        return self.workspace_root
+
+    def credo_config(self, filename: str | None = None) -> Any:
+        """The `.credo.exs` of the file's project (else the workspace's), read as data once per project."""
+        root = self.project_root(filename)
+        if root is None:
             return None
-        if self._credo_config is None:
+        if root not in self._credo_configs:
             from elixir_coder_lsp.rules import credo_config
 
-            config, error = credo_config.load(self.workspace_root, self.helper)
+            config, error = credo_config.load(root, self.helper)
             if error:
                 log.warning("%s", error)
-            self._credo_config = (config,)
-        return self._credo_config[0]
+            self._credo_configs[root] = config
+        return self._credo_configs[root]
 
     def forget_credo_config(self) -> None:
-        """Re-read `.credo.exs` on next use."""
-        self._credo_config = None
+        """Re-read `.credo.exs` files on next use."""
+        self._credo_configs = {}
+
+    def check_file(self, path: str | Path) -> tuple[list[Finding], str | None]:
+        """Findings of one file on disk, or why it could not be checked (the CLI's `check`, docs/protocol.md).
+
+        The same path as the editor's diagnostics: the built-in rules, replaced by the real Credo/Sobelow
+        where they run for the file's project. Problems with the real tools are logged once each.
+        """
+        path = Path(path)
+        code, error = read_source(path, self.settings.limits.max_document_bytes)
+        if error or code is None:
+            return [], error
+        filename = str(path)
+        try:
+            findings = list(self.analyze(code, filename=filename))
+        except RuntimeError as exc:
+            return [], str(exc)
+        if self.project_tools.replaced_sets(filename):
+            real = self.check_real_tools(code, str(path.resolve()))
+            findings += real.findings
+            for problem in real.errors:
+                if problem not in self._reported:
+                    self._reported.add(problem)
+                    log.warning("%s", problem)
+        return findings, None
+
+    # -- explanations -----------------------------------------------------------------------------
+
+    def prepare_explanation(self, code: str, finding: Finding, *, filename: str | None = None) -> Any:
+        """The structured explanation of one finding: context, the code fixed, retrieved docs (inference/explanation.py)."""
+        from elixir_coder_lsp.inference.explanation import prepare
+
+        return prepare(code, finding, helper=self.helper, workspace_root=self.project_root(filename))
+
+    def explain(self, code: str, findings: list[Finding], *, filename: str | None = None, use_model: bool = True) -> list[str]:
+        """Markdown for each finding (docs/protocol.md `explain`); with ``use_model``, a model-written paragraph
+        is added when a model is available here and its paragraph passes the quality filter (blocking)."""
+        prepared = [self.prepare_explanation(code, f, filename=filename) for f in findings]
+        paragraphs: list[str | None] = [None] * len(prepared)
+        if use_model and prepared:
+            from elixir_coder_lsp.inference.explain_model import Paragraphs, model_available
+
+            if model_available(self.settings):
+                writer = Paragraphs(self)
+                try:
+                    if writer.enabled():
+                        for i, p in enumerate(prepared):
+                            try:
+                                paragraphs[i] = writer.generate(p.context, p.retrieved)
+                            except Exception as exc:  # noqa: BLE001 - the structured explanation stands on its own
+                                log.warning("no model paragraph (%s)", exc)
+                finally:
+                    writer.close()
+        return [p.render(par) for p, par in zip(prepared, paragraphs)]
 
     def summary(self, code: str) -> dict[str, Any] | None:
         """Structural facts (modules, defs, aliases…) or None when the code does not parse."""
@@ -184,12 +286,12 @@ class ElixirCoder:
             log.debug("summary unavailable: %s", exc)
             return None
 
-    def format_code(self, code: str) -> str:
-        """Format with the project's line length; code that does not parse is returned unchanged."""
+    def format_code(self, code: str, filename: str | None = None) -> str:
+        """Format with the line length of the file's project (else the workspace's); code that does not parse is returned unchanged."""
         from elixir_coder_lsp.elixir.errors import HelperError
 
         try:
-            return self.helper.format(code, line_length=formatter_line_length(self.workspace_root))
+            return self.helper.format(code, line_length=formatter_line_length(self.project_root(filename)))
         except HelperError:
             return code
 
@@ -264,13 +366,19 @@ class ElixirCoder:
         n: int | None = None,
         answers: list[str] | None = None,
         candidates: list[Any] | None = None,
+        filename: str | None = None,
     ) -> GenerationOutcome:
-        """Generate–check–repair (docs/architecture.md): one GenerationOutcome, never an exception."""
+        """Generate–check–repair (docs/architecture.md): one GenerationOutcome, never an exception.
+
+        ``filename`` is the file the code goes into: its project's `.credo.exs` and `.formatter.exs` apply.
+        """
         from elixir_coder_lsp.inference.loop import Loop
 
         context = self.generation_context(document, module=module, line=line)
         loop = Loop(
-            self.loop_tools(instance=instance, sticky_key=sticky_key, on_event=on_event, cancel=cancel, context=context),
+            self.loop_tools(
+                instance=instance, sticky_key=sticky_key, on_event=on_event, cancel=cancel, context=context, filename=filename
+            ),
             threshold=self.settings.generation.clean_threshold,
             n=n or self.settings.generation.candidates,
             entry_rule=entry_rule,
@@ -291,14 +399,20 @@ class ElixirCoder:
         instance: str | None = None,
         cancel: CancelToken | None = None,
         seed: int | None = None,
+        context: dict[str, Any] | None = None,
+        on_event: Callable[[StreamEvent], None] | None = None,
     ) -> list[Any]:
-        """Draw `clarification.samples` constrained samples at `clarification.temperature` in one request."""
+        """Draw `clarification.samples` constrained samples at `clarification.temperature` in one request.
+
+        ``context`` is the generation context of the surrounding file (`generation_context`), so the
+        samples see the same role prompt as generation builds.
+        """
         from elixir_coder_lsp.inference.clarification import generate_samples
 
         cfg, gen = self.settings.clarification, self.settings.generation
         model = self.settings.models.get(instance or self.settings.routing.default)
         return generate_samples(
-            lambda request: self.submit(request, cancel=cancel),
+            lambda request: self.submit(request, on_event=on_event, cancel=cancel),
             prompt,
             n=cfg.samples,
             temperature=cfg.temperature,
@@ -308,8 +422,29 @@ class ElixirCoder:
             monitors=dict(gen.monitors),
             instance=instance,
             seed=seed,
-            context={},  # the same role prompt as generation builds
+            context=dict(context or {}),
         )
+
+    def reusable_candidates(self, samples: list[Any] | None) -> list[Any] | None:
+        """Clarification samples as the loop's first candidates, or None when they were not drawn with the generation settings.
+
+        (docs/architecture.md, "Clarification") Only samples drawn at `generation.temperature`, as many as
+        `generation.candidates`, stand in for the first attempt; otherwise the loop samples its own.
+        """
+        from elixir_coder_lsp.inference.loop import Sample as LoopSample
+
+        cfg, gen = self.settings.clarification, self.settings.generation
+        if not samples or cfg.temperature != gen.temperature or cfg.samples != gen.candidates:
+            return None
+        return [
+            LoopSample(
+                s.code,
+                mean_logprob=s.mean_logprob,
+                closed_tokens=s.closed_tokens,
+                truncated=s.finish_reason in ("length", "error"),
+            )
+            for s in samples
+        ]
 
     def ask_clarification(
         self,
@@ -321,6 +456,8 @@ class ElixirCoder:
         cancel: CancelToken | None = None,
         seed: int | None = None,
         rewrite: bool = False,
+        context: dict[str, Any] | None = None,
+        on_event: Callable[[StreamEvent], None] | None = None,
     ) -> dict[str, Any]:
         """Sample, cluster and decide; on `ask`, open a session and return its id with the ranked question.
 
@@ -333,7 +470,9 @@ class ElixirCoder:
 
         cfg = self.settings.clarification
         if samples is None:
-            samples = self.clarification_samples(prompt, entry_rule=entry_rule, instance=instance, cancel=cancel, seed=seed)
+            samples = self.clarification_samples(
+                prompt, entry_rule=entry_rule, instance=instance, cancel=cancel, seed=seed, context=context, on_event=on_event
+            )
         ask_model = (lambda text: self._question_text(text, instance, cancel)) if rewrite else None
         result = clarify(
             prompt,
@@ -353,17 +492,24 @@ class ElixirCoder:
                 prompt, result.analysis, result.questions, entry_rule=entry_rule, instance=instance
             )
             doc["session_id"] = session.id
-            doc["question"] = self._question_json(result.question)
+            doc["question"] = self._question_json(result.question, result.analysis)
         doc["samples"] = samples
         return doc
 
     @staticmethod
-    def _question_json(question: Any) -> dict[str, Any]:
+    def _question_json(question: Any, analysis: Any = None) -> dict[str, Any]:
         # docs/protocol.md `elixirCoder/ask` fields, plus the option-to-cluster partition.
+        def option(o: Any) -> dict[str, Any]:
+            out: dict[str, Any] = {"label": o.label, "clusters": o.clusters}
+            if analysis is not None and analysis.valid:
+                share = sum(len(analysis.clusters[c]) for c in o.clusters if c < len(analysis.clusters))
+                out["description"] = f"{share} of {len(analysis.valid)} candidate programs"
+            return out
+
         return {
             "question": question.text,
             "type": question.type,
-            "options": [{"label": o.label, "clusters": o.clusters} for o in question.options],
+            "options": [option(o) for o in question.options],
             "allowFreeText": question.allow_free_text,
             "evpi": round(question.evpi, 6),
         }
@@ -424,25 +570,95 @@ class ElixirCoder:
         instance: str | None = None,
         on_event: Callable[[StreamEvent], None] | None = None,
         cancel: CancelToken | None = None,
+        clarify: bool = True,
         **generate_options: Any,
     ) -> GenerationOutcome:
         """Ask first when clarification is enabled and the samples disagree; then generate.
 
         ``answer_fn`` gets the question (`elixirCoder/ask` fields) and returns the answer: an option
         label, free text, "" to just generate, or None when it cannot answer, which gives the
-        `clarification_needed` outcome carrying the question.
+        `clarification_needed` outcome carrying the question. At most `clarification.maxQuestions`
+        questions are asked; on `proceed` the samples already drawn are the first attempt's candidates
+        when they were drawn with the generation settings (docs/architecture.md, "Clarification").
+        Sampling errors and cancellation come back as a `failed` outcome, never as an exception; an
+        exception raised by ``answer_fn`` propagates.
         """
-        if not self.settings.clarification.enabled or self.settings.clarification.max_questions < 1:
-            return self.generate(prompt, entry_rule=entry_rule, instance=instance, on_event=on_event, cancel=cancel, **generate_options)
-        asked = self.ask_clarification(prompt, entry_rule=entry_rule, instance=instance, cancel=cancel)
-        if asked["decision"] != "ask" or asked["session_id"] is None:
-            return self.generate(prompt, entry_rule=entry_rule, instance=instance, on_event=on_event, cancel=cancel, **generate_options)
-        answer = answer_fn(asked["question"])
-        if answer is None:
+        cfg = self.settings.clarification
+        options = {"entry_rule": entry_rule, "instance": instance, **generate_options}
+        if not clarify or not cfg.enabled or cfg.max_questions < 1:
+            return self.generate(prompt, on_event=on_event, cancel=cancel, **options)
+        context = self.generation_context(
+            generate_options.get("document"), module=generate_options.get("module"), line=generate_options.get("line")
+        )
+        current = prompt
+        for asked_count in range(cfg.max_questions):
+            _emit_phase(on_event, "sampling")
+            try:
+                asked = self.ask_clarification(
+                    current, entry_rule=entry_rule, instance=instance, cancel=cancel, context=context, on_event=on_event
+                )
+            except (GenerationError, Cancelled) as exc:
+                return _failed(exc)
+            if asked["decision"] != "ask" or asked["session_id"] is None:
+                candidates = self.reusable_candidates(asked["samples"])
+                return self.generate(current, on_event=on_event, cancel=cancel, candidates=candidates, **options)
+            answer = answer_fn(asked["question"])
+            if answer is None:
+                self._clarification_sessions().take(asked["session_id"])
+                return GenerationOutcome(
+                    "clarification_needed", question=asked["question"], attempts=0, message="A clarifying question needs an answer."
+                )
+            if not answer.strip() or asked_count == cfg.max_questions - 1:
+                return self.answer_clarification(asked["session_id"], answer, on_event=on_event, cancel=cancel, **generate_options)
+            from elixir_coder_lsp.inference.clarification import merge_answer
+
             self._clarification_sessions().take(asked["session_id"])
-            return GenerationOutcome("clarification_needed", question=asked["question"], attempts=0,
-                                     message="A clarifying question needs an answer.")
-        return self.answer_clarification(asked["session_id"], answer, on_event=on_event, cancel=cancel, **generate_options)
+            current = merge_answer(current, asked["question"]["question"], answer)
+        return self.generate(current, on_event=on_event, cancel=cancel, **options)  # pragma: no cover - the loop returns
+
+    def generate_batch(
+        self,
+        prompts: list[str | dict[str, Any]],
+        *,
+        clarify: bool = True,
+        max_concurrency: int | None = None,
+        on_result: Callable[[int, GenerationOutcome], None] | None = None,
+        **generate_options: Any,
+    ) -> list[GenerationOutcome]:
+        """Generate for many prompts at once; results come back in input order.
+
+        Each item is a prompt or ``{"prompt", "answer"?}`` (docs/protocol.md, `batch`). The prompts run
+        concurrently, so the batching worker serves their samples in shared forward passes. A prompt
+        that needs an answer gets `clarification_needed` unless its item carries ``answer`` or
+        ``clarify`` is False. ``on_result(index, outcome)`` is called as each one finishes (any order).
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
+        items = [p if isinstance(p, dict) else {"prompt": p} for p in prompts]
+        if not items:
+            return []
+        model = self.settings.models.get(generate_options.get("instance") or self.settings.routing.default)
+        width = max_concurrency or max(1, min(len(items), model.max_batch_size if model else 16))
+
+        def one(index: int, item: dict[str, Any]) -> GenerationOutcome:
+            prompt = str(item.get("prompt") or "")
+            answer = item.get("answer")
+            if not prompt.strip():
+                outcome = GenerationOutcome("failed", attempts=0, message="empty prompt", error_kind="error")
+            else:
+                try:
+                    outcome = self.generate_with_clarification(
+                        prompt, lambda _q: None if answer is None else str(answer), clarify=clarify, **generate_options
+                    )
+                except Exception as exc:  # noqa: BLE001 - one bad item never sinks the batch
+                    log.exception("batch item failed")
+                    outcome = GenerationOutcome("failed", attempts=0, message=f"{type(exc).__name__}: {exc}", error_kind="error")
+            if on_result is not None:
+                on_result(index, outcome)
+            return outcome
+
+        with ThreadPoolExecutor(max_workers=width, thread_name_prefix="elixir-coder-batch") as pool:
+            return list(pool.map(one, range(len(items)), items))
 
     def fix(
         self,
@@ -499,12 +715,12 @@ class ElixirCoder:
         from elixir_coder_lsp.rules.autofix import fix_all
 
         def autofix(code: str) -> str:
-            return fix_all(code, helper=self.helper, settings=self.settings, filename=filename, credo_config=self.credo_config()).code
+            return fix_all(code, helper=self.helper, settings=self.settings, filename=filename, credo_config=self.credo_config(filename)).code
 
         return LoopTools(
             check=lambda code: self.analyze(code, filename=filename),
             summarize=self.summary,
-            format_code=self.format_code if self.settings.generation.format else None,
+            format_code=(lambda code: self.format_code(code, filename)) if self.settings.generation.format else None,
             autofix=autofix,
             sample=self._sampler(instance, sticky_key, on_event, cancel, context) if use_model else None,
         )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from pygls.exceptions import JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
-from elixir_coder_lsp import __version__
+from elixir_coder_lsp import __version__, logs
 from elixir_coder_lsp.api import NO_MODEL_HELP, ElixirCoder
 from elixir_coder_lsp.inference.types import InstanceStatus
 from elixir_coder_lsp.lsp import actions as lsp_actions
@@ -56,6 +55,7 @@ class ElixirCoderServer(LanguageServer):
         self.real_findings: dict[str, list[Any]] = {}  # last real Credo/Sobelow findings per document (on save)
         self._reported_errors: set[str] = set()
         self._shown_setting_errors: tuple[str, ...] = ()
+        self.log_flags: tuple[str | None, str | None] = ("info", "")  # --log-level/--log-file; None: from `[log]`
         self.diagnostics = DiagnosticsScheduler(
             snapshot=self.snapshot,
             analyze=lambda snap: self.coder.analyze(snap.text, filename=snap.path) + self.real_findings.get(snap.uri, []),
@@ -119,6 +119,9 @@ class ElixirCoderServer(LanguageServer):
     def apply_settings(self, errors: list[str]) -> None:
         """Push recomputed settings into the pipeline; show setting errors in one message, once per change."""
         self.coder.update_settings(self.config.settings)
+        level, file = self.log_flags
+        log_error = logs.configure(level or self.config.settings.log.level, self.config.settings.log.file if file is None else file)
+        errors = errors + ([log_error] if log_error else [])
         if errors and tuple(errors) != self._shown_setting_errors:
             self._shown_setting_errors = tuple(errors)
             self.window_show_message(
@@ -313,16 +316,11 @@ class SleepArgs:
     seconds: float = 5.0
 
 
-def run_stdio(*, log_file: str = "", log_level: str = "info") -> int:
-    """Serve on stdin/stdout until the client exits."""
-    handler: logging.Handler = logging.FileHandler(log_file) if log_file else logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.addHandler(handler)
-    root.setLevel(log_level.upper())
-    # pygls logs every message at INFO; keep that for --log-level debug only.
-    logging.getLogger("pygls").setLevel(logging.DEBUG if root.level <= logging.DEBUG else logging.WARNING)
+def run_stdio(*, log_file: str | None = None, log_level: str | None = None) -> int:
+    """Serve on stdin/stdout until the client exits; flags given here win over the `[log]` settings."""
+    logs.configure(log_level or "info", log_file or "")
     ls = make_server()
+    ls.log_flags = (log_level, log_file)
     try:
         ls.start_io()
     finally:
