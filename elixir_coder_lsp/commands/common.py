@@ -8,6 +8,7 @@ working directory.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -16,6 +17,8 @@ from typing import Any
 from elixir_coder_lsp import logs
 from elixir_coder_lsp.config import WORKSPACE_FILE, load_settings
 from elixir_coder_lsp.settings import Settings
+
+log = logging.getLogger(__name__)
 
 CLI_LOG_LEVEL = "warning"  # the CLI's level when neither --log-level nor [log] says otherwise
 
@@ -45,6 +48,7 @@ def cli_settings(args: argparse.Namespace, paths: Iterable[str | Path] = ()) -> 
         root = find_workspace_root()
     settings, errors = load_settings(workspace_root=root, config_file=getattr(args, "config", None))
     configure_logging(args, settings)
+    log.debug("workspace root: %s", root or "none (no .elixir-coder.toml or mix.exs above)")
     for msg in errors:
         print(f"elixir-coder: {msg}", file=sys.stderr)
     return settings, root

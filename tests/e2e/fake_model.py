@@ -8,6 +8,7 @@ clustering run unchanged, and every request body (the prompt the model would see
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -34,11 +35,19 @@ end
 
 
 def disagreeing_model(prompt: str, n: int) -> list[str]:
-    """Before an answer: half the samples raise, half return tagged tuples; after one, what the answer chose."""
+    """Before an answer: half the samples raise, half return tagged tuples; after one, what the answer chose.
+
+    A prompt naming `module NAME` gets that module name, so each result shows which prompt it answers.
+    """
+    named = re.search(r"module (\w+)", prompt)
+
+    def rename(code: str) -> str:
+        return code.replace("defmodule Users", f"defmodule {named.group(1)}") if named else code
+
     if "Answer:" not in prompt:
-        return [(FETCH_TUPLE, FETCH_RAISE)[i % 2] for i in range(n)]
+        return [rename((FETCH_TUPLE, FETCH_RAISE)[i % 2]) for i in range(n)]
     answer = prompt.rsplit("Answer:", 1)[1].lower()
-    return [FETCH_RAISE if "raise" in answer else FETCH_TUPLE] * n
+    return [rename(FETCH_RAISE if "raise" in answer else FETCH_TUPLE)] * n
 
 
 class FakeModelServer:
