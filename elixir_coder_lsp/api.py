@@ -428,7 +428,7 @@ class ElixirCoder:
     def reusable_candidates(self, samples: list[Any] | None) -> list[Any] | None:
         """Clarification samples as the loop's first candidates, or None when they were not drawn with the generation settings.
 
-        (docs/architecture.md, "Clarification") Only samples drawn at `generation.temperature`, as many as
+        (docs/protocol.md, "Clarifying questions") Only samples drawn at `generation.temperature`, as many as
         `generation.candidates`, stand in for the first attempt; otherwise the loop samples its own.
         """
         from elixir_coder_lsp.inference.loop import Sample as LoopSample
@@ -579,7 +579,7 @@ class ElixirCoder:
         label, free text, "" to just generate, or None when it cannot answer, which gives the
         `clarification_needed` outcome carrying the question. At most `clarification.maxQuestions`
         questions are asked; on `proceed` the samples already drawn are the first attempt's candidates
-        when they were drawn with the generation settings (docs/architecture.md, "Clarification").
+        when they were drawn with the generation settings (docs/protocol.md, "Clarifying questions").
         Sampling errors and cancellation come back as a `failed` outcome, never as an exception; an
         exception raised by ``answer_fn`` propagates.
         """
