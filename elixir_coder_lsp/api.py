@@ -496,6 +496,47 @@ class ElixirCoder:
         doc["samples"] = samples
         return doc
 
+    def clarify_samples(
+        self,
+        prompt: str,
+        samples: list[Any],
+        *,
+        entropy_threshold: float | None = None,
+        cluster_threshold: int | None = None,
+    ) -> dict[str, Any]:
+        """The `clarify` report (docs/protocol.md) for given samples, without opening a session.
+
+        Thresholds default to `[clarification]`; raises HelperError when Elixir is unavailable.
+        """
+        from elixir_coder_lsp.inference.clarification import clarify
+
+        cfg = self.settings.clarification
+        result = clarify(
+            prompt,
+            samples,
+            self.helper,
+            entropy_threshold=cfg.entropy_threshold if entropy_threshold is None else entropy_threshold,
+            cluster_threshold=cfg.cluster_threshold if cluster_threshold is None else cluster_threshold,
+            max_questions=max(1, cfg.max_questions),
+        )
+        return result.to_json()
+
+    # -- the grammar ------------------------------------------------------------------------------
+
+    @staticmethod
+    def grammar_rules() -> list[str]:
+        """The grammar's entry rules (`start`, `module_body`, `expr_seq`)."""
+        from elixir_coder_lsp.inference.constraints import grammar_rules
+
+        return list(grammar_rules())
+
+    @staticmethod
+    def grammar_check(text: str, rule: str = "start") -> Any:
+        """Whether the Elixir grammar accepts ``text`` from ``rule`` (accepted, and where it stopped when not)."""
+        from elixir_coder_lsp.inference.constraints import check_text
+
+        return check_text(text, rule)
+
     @staticmethod
     def _question_json(question: Any, analysis: Any = None) -> dict[str, Any]:
         # docs/protocol.md `elixirCoder/ask` fields, plus the option-to-cluster partition.

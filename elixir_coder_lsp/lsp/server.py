@@ -55,7 +55,8 @@ class ElixirCoderServer(LanguageServer):
         self.real_findings: dict[str, list[Any]] = {}  # last real Credo/Sobelow findings per document (on save)
         self._reported_errors: set[str] = set()
         self._shown_setting_errors: tuple[str, ...] = ()
-        self.log_flags: tuple[str | None, str | None] = ("info", "")  # --log-level/--log-file; None: from `[log]`
+        # (--log-level, --log-file) of run_stdio, each None when `[log]` decides; None: logging is not ours
+        self.log_flags: tuple[str | None, str | None] | None = None
         self.diagnostics = DiagnosticsScheduler(
             snapshot=self.snapshot,
             analyze=lambda snap: self.coder.analyze(snap.text, filename=snap.path) + self.real_findings.get(snap.uri, []),
@@ -119,9 +120,10 @@ class ElixirCoderServer(LanguageServer):
     def apply_settings(self, errors: list[str]) -> None:
         """Push recomputed settings into the pipeline; show setting errors in one message, once per change."""
         self.coder.update_settings(self.config.settings)
-        level, file = self.log_flags
-        log_error = logs.configure(level or self.config.settings.log.level, self.config.settings.log.file if file is None else file)
-        errors = errors + ([log_error] if log_error else [])
+        if self.log_flags is not None:
+            level, file = self.log_flags
+            log_error = logs.configure(level or self.config.settings.log.level, self.config.settings.log.file if file is None else file)
+            errors = errors + ([log_error] if log_error else [])
         if errors and tuple(errors) != self._shown_setting_errors:
             self._shown_setting_errors = tuple(errors)
             self.window_show_message(
