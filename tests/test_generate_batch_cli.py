@@ -194,3 +194,60 @@ def test_generate_batch_and_clarification_with_a_tiny_model(tiny_model_dir, help
         assert all(q["options"] for q in asked)
     finally:
         coder.close()
+
+
+# -- the façade's ask loop (samples stand in for the model) ------------------------------------------------
+
+
+def _coder_with(helper, **sections):
+    from elixir_coder_lsp.api import ElixirCoder
+    from elixir_coder_lsp.config import parse_settings
+
+    settings, errors = parse_settings(sections)
+    assert errors == []
+    return ElixirCoder(settings, helper=helper)
+
+
+def _samples(*codes: str) -> list:
+    from elixir_coder_lsp.inference.clarification import Sample
+
+    return [Sample(code=c) for c in codes]
+
+
+def test_at_most_max_questions_each_after_the_answers_so_far(helper, monkeypatch) -> None:
+    from elixir_coder_lsp.api import GenerationOutcome
+    from tests.e2e.fake_model import FETCH_RAISE
+
+    split = _samples(FETCH_TUPLE, FETCH_RAISE, FETCH_TUPLE, FETCH_RAISE)
+    for max_questions, expected_questions in ((2, 2), (1, 1), (0, 0)):
+        coder = _coder_with(helper, clarification={"enabled": True, "maxQuestions": max_questions})
+        sampled, generated, questions = [], [], []
+        monkeypatch.setattr(coder, "clarification_samples", lambda prompt, **kw: sampled.append(prompt) or list(split))
+        monkeypatch.setattr(coder, "generate", lambda prompt, **kw: generated.append(prompt) or GenerationOutcome("generated", "code"))
+        answers = iter(["raise", "with a KeyError"])
+        outcome = coder.generate_with_clarification("fetch a user", lambda q: questions.append(q) or next(answers))
+        assert outcome.status == "generated" and len(questions) == expected_questions
+        if expected_questions == 2:
+            assert "Answer: raise" in sampled[1]  # the second question sees the first answer
+            assert "Answer: raise" in generated[0] and "Answer: with a KeyError" in generated[0]
+        assert len(sampled) == expected_questions
+
+
+def test_proceed_reuses_samples_only_when_drawn_with_the_generation_settings(helper, monkeypatch) -> None:
+    from elixir_coder_lsp.api import GenerationOutcome
+
+    agree = _samples(FETCH_TUPLE, FETCH_TUPLE)
+    for clarification, reused in (
+        ({"samples": 2, "temperature": 0.2}, True),
+        ({"samples": 2, "temperature": 0.8}, False),
+        ({"samples": 3, "temperature": 0.2}, False),
+    ):
+        coder = _coder_with(helper, generation={"candidates": 2, "temperature": 0.2}, clarification={"enabled": True, **clarification})
+        seen = []
+        monkeypatch.setattr(coder, "clarification_samples", lambda prompt, **kw: list(agree))
+        monkeypatch.setattr(coder, "generate", lambda prompt, **kw: seen.append(kw.get("candidates")) or GenerationOutcome("generated", "c"))
+        coder.generate_with_clarification("fetch a user", lambda q: "never asked")
+        (candidates,) = seen
+        assert (candidates is not None) == reused
+        if reused:
+            assert [c.code for c in candidates] == [FETCH_TUPLE, FETCH_TUPLE]

@@ -109,9 +109,10 @@ def answer_with(client: LanguageClient, choose) -> list[Any]:
     client.protocol.fm._features.pop("elixirCoder/ask", None)
 
     @client.feature("elixirCoder/ask")
-    def ask(params: Any) -> dict[str, Any]:
+    async def ask(params: Any) -> dict[str, Any]:
         asked.append(params)
-        return choose(params)
+        reply = choose(params)
+        return await reply if asyncio.iscoroutine(reply) else reply
 
     return asked
 
@@ -158,6 +159,30 @@ async def test_custom_ask_cancelled_means_no_edit(custom_client: LanguageClient,
     await asyncio.sleep(0.5)
     assert edits_for(client, uri) == []
     assert len(fake_model.prompts) == seen + 1  # only the question's samples; nothing generated after
+
+
+async def test_job_cancelled_while_the_question_is_open_never_edits(custom_client: LanguageClient, fake_model: FakeModelServer) -> None:
+    client = custom_client
+    answered = asyncio.Event()
+
+    async def slow(params: Any) -> dict[str, Any]:
+        await asyncio.sleep(1.5)  # the user takes a while; the job is cancelled meanwhile
+        answered.set()
+        return {"answer": raise_label(_get(params, "options"))}
+
+    asked = answer_with(client, slow)
+    seen = len(fake_model.prompts)
+    uri, job_id = await generate(client, "cancel_open")
+    await wait_until(lambda: asked, timeout=30)
+    result = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="elixirCoder.cancel", arguments=[{"jobId": job_id}])
+    )
+    assert _get(result, "cancelled") is True
+    assert await ended(client, job_id) == "cancelled"
+    await asyncio.wait_for(answered.wait(), timeout=10)
+    await asyncio.sleep(0.5)
+    assert edits_for(client, uri) == []
+    assert len(fake_model.prompts) == seen + 1  # the late answer generated nothing
 
 
 # -- window/showMessageRequest ---------------------------------------------------------------------
@@ -209,3 +234,31 @@ async def test_message_request_dismissed_cancels(message_client: LanguageClient,
     await asyncio.sleep(0.5)
     assert edits_for(client, uri) == []
     assert len(fake_model.prompts) == seen + 1
+
+
+# -- proceed: the question's samples are the first attempt's candidates --------------------------------
+
+
+@pytest_lsp.fixture(config=server_config(), scope="module")
+async def reuse_client(lsp_client: LanguageClient, fake_model: FakeModelServer):
+    record_diagnostics(lsp_client)
+    lsp_client.edits = record_edits(lsp_client)  # type: ignore[attr-defined]
+    options = settings(fake_model.url, client_ask=False)
+    options["clarification"] = {"enabled": True, "samples": 2, "temperature": 0.2}  # the generation settings
+    await lsp_client.initialize_session(init_params(options))
+    yield lsp_client
+    await lsp_client.shutdown_session()
+
+
+async def test_proceed_samples_once(reuse_client: LanguageClient, fake_model: FakeModelServer, monkeypatch) -> None:
+    from tests.e2e.fake_model import FETCH_TUPLE
+
+    client = reuse_client
+    asked = pick_with(client, lambda params: None)
+    monkeypatch.setattr(fake_model, "programs", lambda prompt, n: [FETCH_TUPLE] * n)  # the samples agree
+    seen = len(fake_model.prompts)
+    uri, job_id = await generate(client, "reuse")
+    assert await ended(client, job_id) == "done"
+    (edit,) = await wait_until(lambda: edits_for(client, uri), timeout=30)
+    assert "{:error, :not_found}" in edit.new_text
+    assert asked == [] and len(fake_model.prompts) == seen + 1  # one sampling request: no question, no second sampling
