@@ -251,3 +251,18 @@ def test_proceed_reuses_samples_only_when_drawn_with_the_generation_settings(hel
         assert (candidates is not None) == reused
         if reused:
             assert [c.code for c in candidates] == [FETCH_TUPLE, FETCH_TUPLE]
+
+
+def test_progress_is_quiet_when_piped_and_shown_on_a_terminal(capsys) -> None:
+    from elixir_coder_lsp.commands.common import Progress
+
+    quiet = Progress(3, "batch")  # stderr is captured here, not a terminal
+    quiet.phase("loading model")
+    quiet.advance()
+    quiet.close()
+    assert capsys.readouterr().err == ""
+    shown = Progress(3, "batch", enabled=True)
+    shown.phase("loading model")
+    shown.advance()
+    shown.close()
+    assert "batch" in capsys.readouterr().err
