@@ -11,8 +11,10 @@ from typing import Any
 
 from elixir_coder_lsp.cancel import Cancelled, CancelToken
 from elixir_coder_lsp.settings import Settings
+from elixir_coder_lsp.sources import read_source
 from elixir_coder_lsp.findings import Finding
 from elixir_coder_lsp.inference.outcome import GenerationOutcome
+from elixir_coder_lsp.inference.prompts import extract_code
 from elixir_coder_lsp.inference.types import (
     GenerationError,
     GenerationRequest,
@@ -30,48 +32,7 @@ NO_MODEL_HELP = (
     "models.default.backend = \"openai\" and models.default.url at a vLLM/SGLang server."
 )
 
-_FENCE = re.compile(r"```(?:elixir|ex|exs)?\s*\n(.*?)(?:```|\Z)", re.DOTALL)
 _FORMATTER_LINE_LENGTH = re.compile(r"line_length:\s*(\d+)")
-
-
-def extract_code(text: str) -> str:
-    """The code in a completion: the first fenced block when there is one, else the text itself."""
-    m = _FENCE.search(text)
-    return (m.group(1) if m else text).strip("\n")
-
-
-def _emit_phase(on_event: Callable[[StreamEvent], None] | None, phase: str) -> None:
-    """Report a phase to a progress callback; a failing callback never stops the work."""
-    if on_event is None:
-        return
-    try:
-        on_event(StreamEvent(request_id="", kind="phase", phase=phase))
-    except Exception:  # noqa: BLE001
-        log.debug("progress callback failed", exc_info=True)
-
-
-def _failed(exc: BaseException) -> GenerationOutcome:
-    """A sampling error or a cancellation as a `failed` outcome."""
-    if isinstance(exc, Cancelled):
-        return GenerationOutcome("failed", attempts=0, message=f"Cancelled: {exc}", error_kind="cancelled")
-    kind = getattr(exc, "kind", "error") or "error"
-    return GenerationOutcome("failed", attempts=0, message=str(exc), error_kind=kind)
-
-
-def read_source(path: Path, max_bytes: int | None = None) -> tuple[str | None, str | None]:
-    """(text, None) or (None, reason) for unreadable, too large, binary or non-UTF-8 files."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        return None, f"cannot read: {exc.strerror or exc}"
-    if max_bytes is not None and len(data) > max_bytes:
-        return None, f"too large ({len(data)} bytes, limit {max_bytes})"
-    if b"\x00" in data:
-        return None, "binary file (contains NUL bytes)"
-    try:
-        return data.decode("utf-8"), None
-    except UnicodeDecodeError as exc:
-        return None, f"not valid UTF-8 (byte {exc.start})"
 
 
 def formatter_line_length(root: Path | None, default: int = 98) -> int:
@@ -111,6 +72,7 @@ class ElixirCoder:
         self._credo_configs: dict[Path, Any] = {}  # project root -> its `.credo.exs`, read once
         self._reported: set[str] = set()
         self._project_tools: Any = None
+        self._clar_sessions: Any = None
 
     # -- shared resources -------------------------------------------------------------------------
 
@@ -389,120 +351,82 @@ class ElixirCoder:
             prompt, answers, max_attempts=self.settings.generation.max_repair_attempts, candidates=candidates
         )
 
-    # -- clarification (docs/architecture.md, docs/protocol.md) ------------------------------------------------
+    # -- clarification (docs/protocol.md, "Clarifying questions"; the flow lives in inference/asking.py) ------
 
-    def clarification_samples(
-        self,
-        prompt: str,
-        *,
-        entry_rule: str = "start",
-        instance: str | None = None,
-        cancel: CancelToken | None = None,
-        seed: int | None = None,
-        context: dict[str, Any] | None = None,
-        on_event: Callable[[StreamEvent], None] | None = None,
-    ) -> list[Any]:
+    @property
+    def clarification_sessions(self) -> Any:
+        """Open clarification sessions (`inference.clarification.ClarificationSessions`)."""
+        with self._lock:
+            if self._clar_sessions is None:
+                from elixir_coder_lsp.inference.clarification import ClarificationSessions
+
+                self._clar_sessions = ClarificationSessions()
+            return self._clar_sessions
+
+    def clarification_samples(self, prompt: str, **options: Any) -> list[Any]:
         """Draw `clarification.samples` constrained samples at `clarification.temperature` in one request.
 
-        ``context`` is the generation context of the surrounding file (`generation_context`), so the
-        samples see the same role prompt as generation builds.
+        Options: ``entry_rule``, ``instance``, ``cancel``, ``seed``, ``context`` (the surrounding file's
+        `generation_context`, so the samples see generation's role prompt) and ``on_event``.
         """
-        from elixir_coder_lsp.inference.clarification import generate_samples
+        from elixir_coder_lsp.inference import asking
 
-        cfg, gen = self.settings.clarification, self.settings.generation
-        model = self.settings.models.get(instance or self.settings.routing.default)
-        return generate_samples(
-            lambda request: self.submit(request, on_event=on_event, cancel=cancel),
-            prompt,
-            n=cfg.samples,
-            temperature=cfg.temperature,
-            max_new_tokens=model.max_new_tokens if model else 512,
-            constrained=gen.constrained,
-            entry_rule=entry_rule,
-            monitors=dict(gen.monitors),
-            instance=instance,
-            seed=seed,
-            context=dict(context or {}),
-        )
+        return asking.clarification_samples(self, prompt, **options)
 
-    def reusable_candidates(self, samples: list[Any] | None) -> list[Any] | None:
-        """Clarification samples as the loop's first candidates, or None when they were not drawn with the generation settings.
-
-        (docs/protocol.md, "Clarifying questions") Only samples drawn at `generation.temperature`, as many as
-        `generation.candidates`, stand in for the first attempt; otherwise the loop samples its own.
-        """
-        from elixir_coder_lsp.inference.loop import Sample as LoopSample
-
-        cfg, gen = self.settings.clarification, self.settings.generation
-        if not samples or cfg.temperature != gen.temperature or cfg.samples != gen.candidates:
-            return None
-        return [
-            LoopSample(
-                s.code,
-                mean_logprob=s.mean_logprob,
-                closed_tokens=s.closed_tokens,
-                truncated=s.finish_reason in ("length", "error"),
-            )
-            for s in samples
-        ]
-
-    def ask_clarification(
-        self,
-        prompt: str,
-        *,
-        samples: list[Any] | None = None,
-        entry_rule: str = "start",
-        instance: str | None = None,
-        cancel: CancelToken | None = None,
-        seed: int | None = None,
-        rewrite: bool = False,
-        context: dict[str, Any] | None = None,
-        on_event: Callable[[StreamEvent], None] | None = None,
-    ) -> dict[str, Any]:
+    def ask_clarification(self, prompt: str, **options: Any) -> dict[str, Any]:
         """Sample, cluster and decide; on `ask`, open a session and return its id with the ranked question.
 
         Returns the `clarify` JSON (docs/protocol.md) plus `session_id`, `question` (the top one in
         `elixirCoder/ask` fields, or None) and `samples` (the Sample objects, for reuse as candidates; not
-        JSON). ``samples`` given skips sampling; ``rewrite`` lets the model's question role rewrite the
-        question's text.
+        JSON). Options: ``samples`` (given: no sampling), ``entry_rule``, ``instance``, ``cancel``,
+        ``seed``, ``rewrite`` (the model's question role may rewrite the text), ``context``, ``on_event``.
         """
-        from elixir_coder_lsp.inference.clarification import clarify
+        from elixir_coder_lsp.inference import asking
 
-        cfg = self.settings.clarification
-        if samples is None:
-            samples = self.clarification_samples(
-                prompt, entry_rule=entry_rule, instance=instance, cancel=cancel, seed=seed, context=context, on_event=on_event
-            )
-        ask_model = (lambda text: self._question_text(text, instance, cancel)) if rewrite else None
-        result = clarify(
-            prompt,
-            samples,
-            self.helper,
-            entropy_threshold=cfg.entropy_threshold,
-            cluster_threshold=cfg.cluster_threshold,
-            max_questions=max(1, cfg.max_questions),
-            ask_model=ask_model,
-            require_definitions=entry_rule in ("start", "module_body"),
-        )
-        doc = result.to_json()
-        doc["session_id"] = None
-        doc["question"] = None
-        if result.decision.decision == "ask" and result.question is not None:
-            session = self._clarification_sessions().open(
-                prompt, result.analysis, result.questions, entry_rule=entry_rule, instance=instance
-            )
-            doc["session_id"] = session.id
-            doc["question"] = self._question_json(result.question, result.analysis)
-        doc["samples"] = samples
-        return doc
+        return asking.ask_clarification(self, prompt, **options)
+
+    def answer_clarification(self, session_id: str, answer: str, **options: Any) -> GenerationOutcome:
+        """Merge the answer into the session's request and generate with the ordinary generation path.
+
+        Raises KeyError for an unknown or expired session. An empty answer ("Just generate") generates
+        from the original request. Options: ``on_event``, ``cancel`` and `generate`'s keywords.
+        """
+        from elixir_coder_lsp.inference import asking
+
+        return asking.answer_clarification(self, session_id, answer, **options)
+
+    def generate_with_clarification(
+        self, prompt: str, answer_fn: Callable[[dict[str, Any]], str | None], **options: Any
+    ) -> GenerationOutcome:
+        """Ask first when clarification is enabled and the samples disagree; then generate.
+
+        ``answer_fn`` gets the question (`elixirCoder/ask` fields) and returns the answer: an option
+        label, free text, "" to just generate, or None when it cannot answer, which gives the
+        `clarification_needed` outcome carrying the question. At most `clarification.maxQuestions`
+        questions are asked; on `proceed` the samples already drawn are the first attempt's candidates
+        when they were drawn with the generation settings. Sampling errors and cancellation come back
+        as a `failed` outcome; an exception raised by ``answer_fn`` propagates. Options: ``clarify``
+        (False: never ask), ``entry_rule``, ``instance``, ``on_event``, ``cancel`` and `generate`'s keywords.
+        """
+        from elixir_coder_lsp.inference import asking
+
+        return asking.generate_with_clarification(self, prompt, answer_fn, **options)
+
+    def generate_batch(self, prompts: list[str | dict[str, Any]], **options: Any) -> list[GenerationOutcome]:
+        """Generate for many prompts at once; results come back in input order.
+
+        Each item is a prompt or ``{"prompt", "answer"?}`` (docs/protocol.md, `batch`). The prompts run
+        concurrently, so the batching worker serves their samples in shared forward passes. A prompt
+        that needs an answer gets `clarification_needed` unless its item carries ``answer`` or
+        ``clarify=False``. Options: ``clarify``, ``max_concurrency``, ``on_result(index, outcome)``
+        (called as each finishes) and `generate_with_clarification`'s keywords.
+        """
+        from elixir_coder_lsp.inference import asking
+
+        return asking.generate_batch(self, prompts, **options)
 
     def clarify_samples(
-        self,
-        prompt: str,
-        samples: list[Any],
-        *,
-        entropy_threshold: float | None = None,
-        cluster_threshold: int | None = None,
+        self, prompt: str, samples: list[Any], *, entropy_threshold: float | None = None, cluster_threshold: int | None = None
     ) -> dict[str, Any]:
         """The `clarify` report (docs/protocol.md) for given samples, without opening a session.
 
@@ -536,170 +460,6 @@ class ElixirCoder:
         from elixir_coder_lsp.inference.constraints import check_text
 
         return check_text(text, rule)
-
-    @staticmethod
-    def _question_json(question: Any, analysis: Any = None) -> dict[str, Any]:
-        # docs/protocol.md `elixirCoder/ask` fields, plus the option-to-cluster partition.
-        def option(o: Any) -> dict[str, Any]:
-            out: dict[str, Any] = {"label": o.label, "clusters": o.clusters}
-            if analysis is not None and analysis.valid:
-                share = sum(len(analysis.clusters[c]) for c in o.clusters if c < len(analysis.clusters))
-                out["description"] = f"{share} of {len(analysis.valid)} candidate programs"
-            return out
-
-        return {
-            "question": question.text,
-            "type": question.type,
-            "options": [option(o) for o in question.options],
-            "allowFreeText": question.allow_free_text,
-            "evpi": round(question.evpi, 6),
-        }
-
-    def _question_text(self, text: str, instance: str | None, cancel: CancelToken | None) -> str:
-        """One short, unconstrained completion of the `question` role (for rewriting a question's text)."""
-        request = GenerationRequest(
-            prompt=text,
-            params=SamplingParams(n=1, temperature=0.0, max_new_tokens=64),
-            role="question",
-            instance=instance,
-            context={},
-        )
-        result = self.submit(request, cancel=cancel)
-        return result.completions[0].text if result.completions else ""
-
-    def _clarification_sessions(self) -> Any:
-        with self._lock:
-            sessions = getattr(self, "_clar_sessions", None)
-            if sessions is None:
-                from elixir_coder_lsp.inference.clarification import ClarificationSessions
-
-                sessions = self._clar_sessions = ClarificationSessions()
-            return sessions
-
-    def answer_clarification(
-        self,
-        session_id: str,
-        answer: str,
-        *,
-        on_event: Callable[[StreamEvent], None] | None = None,
-        cancel: CancelToken | None = None,
-        **generate_options: Any,
-    ) -> GenerationOutcome:
-        """Merge the answer into the session's request and generate with the ordinary generation path.
-
-        Raises KeyError for an unknown or expired session. An empty answer ("Just generate") generates
-        from the original request.
-        """
-        from elixir_coder_lsp.inference.clarification import merge_answer
-
-        session = self._clarification_sessions().take(session_id)
-        question = session.questions[0] if session.questions else None
-        prompt = session.prompt
-        if answer and answer.strip() and question is not None:
-            prompt = merge_answer(session.prompt, question.text, answer)
-        options = {**session.options, **generate_options}
-        outcome = self.generate(prompt, on_event=on_event, cancel=cancel, **options)
-        outcome.attempts = max(outcome.attempts, 1)
-        return outcome
-
-    def generate_with_clarification(
-        self,
-        prompt: str,
-        answer_fn: Callable[[dict[str, Any]], str | None],
-        *,
-        entry_rule: str = "start",
-        instance: str | None = None,
-        on_event: Callable[[StreamEvent], None] | None = None,
-        cancel: CancelToken | None = None,
-        clarify: bool = True,
-        **generate_options: Any,
-    ) -> GenerationOutcome:
-        """Ask first when clarification is enabled and the samples disagree; then generate.
-
-        ``answer_fn`` gets the question (`elixirCoder/ask` fields) and returns the answer: an option
-        label, free text, "" to just generate, or None when it cannot answer, which gives the
-        `clarification_needed` outcome carrying the question. At most `clarification.maxQuestions`
-        questions are asked; on `proceed` the samples already drawn are the first attempt's candidates
-        when they were drawn with the generation settings (docs/protocol.md, "Clarifying questions").
-        Sampling errors and cancellation come back as a `failed` outcome, never as an exception; an
-        exception raised by ``answer_fn`` propagates.
-        """
-        cfg = self.settings.clarification
-        options = {"entry_rule": entry_rule, "instance": instance, **generate_options}
-        if not clarify or not cfg.enabled or cfg.max_questions < 1:
-            return self.generate(prompt, on_event=on_event, cancel=cancel, **options)
-        context = self.generation_context(
-            generate_options.get("document"), module=generate_options.get("module"), line=generate_options.get("line")
-        )
-        current = prompt
-        for asked_count in range(cfg.max_questions):
-            _emit_phase(on_event, "sampling")
-            try:
-                asked = self.ask_clarification(
-                    current, entry_rule=entry_rule, instance=instance, cancel=cancel, context=context, on_event=on_event
-                )
-            except (GenerationError, Cancelled) as exc:
-                return _failed(exc)
-            if asked["decision"] != "ask" or asked["session_id"] is None:
-                candidates = self.reusable_candidates(asked["samples"])
-                return self.generate(current, on_event=on_event, cancel=cancel, candidates=candidates, **options)
-            answer = answer_fn(asked["question"])
-            if answer is None:
-                self._clarification_sessions().take(asked["session_id"])
-                return GenerationOutcome(
-                    "clarification_needed", question=asked["question"], attempts=0, message="A clarifying question needs an answer."
-                )
-            if not answer.strip() or asked_count == cfg.max_questions - 1:
-                return self.answer_clarification(asked["session_id"], answer, on_event=on_event, cancel=cancel, **generate_options)
-            from elixir_coder_lsp.inference.clarification import merge_answer
-
-            self._clarification_sessions().take(asked["session_id"])
-            current = merge_answer(current, asked["question"]["question"], answer)
-        return self.generate(current, on_event=on_event, cancel=cancel, **options)  # pragma: no cover - the loop returns
-
-    def generate_batch(
-        self,
-        prompts: list[str | dict[str, Any]],
-        *,
-        clarify: bool = True,
-        max_concurrency: int | None = None,
-        on_result: Callable[[int, GenerationOutcome], None] | None = None,
-        **generate_options: Any,
-    ) -> list[GenerationOutcome]:
-        """Generate for many prompts at once; results come back in input order.
-
-        Each item is a prompt or ``{"prompt", "answer"?}`` (docs/protocol.md, `batch`). The prompts run
-        concurrently, so the batching worker serves their samples in shared forward passes. A prompt
-        that needs an answer gets `clarification_needed` unless its item carries ``answer`` or
-        ``clarify`` is False. ``on_result(index, outcome)`` is called as each one finishes (any order).
-        """
-        from concurrent.futures import ThreadPoolExecutor
-
-        items = [p if isinstance(p, dict) else {"prompt": p} for p in prompts]
-        if not items:
-            return []
-        model = self.settings.models.get(generate_options.get("instance") or self.settings.routing.default)
-        width = max_concurrency or max(1, min(len(items), model.max_batch_size if model else 16))
-
-        def one(index: int, item: dict[str, Any]) -> GenerationOutcome:
-            prompt = str(item.get("prompt") or "")
-            answer = item.get("answer")
-            if not prompt.strip():
-                outcome = GenerationOutcome("failed", attempts=0, message="empty prompt", error_kind="error")
-            else:
-                try:
-                    outcome = self.generate_with_clarification(
-                        prompt, lambda _q: None if answer is None else str(answer), clarify=clarify, **generate_options
-                    )
-                except Exception as exc:  # noqa: BLE001 - one bad item never sinks the batch
-                    log.exception("batch item failed")
-                    outcome = GenerationOutcome("failed", attempts=0, message=f"{type(exc).__name__}: {exc}", error_kind="error")
-            if on_result is not None:
-                on_result(index, outcome)
-            return outcome
-
-        with ThreadPoolExecutor(max_workers=width, thread_name_prefix="elixir-coder-batch") as pool:
-            return list(pool.map(one, range(len(items)), items))
 
     def fix(
         self,

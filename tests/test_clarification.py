@@ -11,18 +11,15 @@ from elixir_coder_lsp.inference.clarification import (
     ClarificationSessions,
     Sample,
     clarify,
-    cluster,
     compute_divergence,
-    entropy,
-    feature_distance,
     merge_answer,
     semantic_entropy,
     should_ask,
 )
+from elixir_coder_lsp.inference.divergence import classify_ambiguity, cluster, entropy, feature_distance
 from elixir_coder_lsp.inference.questions import (
     acceptable_rewrite,
     build_questions,
-    classify_ambiguity,
     evpi,
     information_gain,
     rewrite_text,
@@ -90,7 +87,7 @@ def test_clusters_from_features() -> None:
 
 
 def test_external_dependencies_compare_per_job() -> None:
-    from elixir_coder_lsp.inference.clarification import external_distance
+    from elixir_coder_lsp.inference.divergence import external_distance
 
     # another HTTP client is another choice, even when both decode with Jason
     assert external_distance(frozenset({"httpoison", "jason"}), frozenset({"httpc", "jason"})) == 1.0

@@ -92,7 +92,7 @@ def test_security_explanations_carry_mitre_names(helper: Any, index: DocIndex, f
     from cwe2.database import Database
 
     db = Database()
-    names = {i: db.get(i).name for i in cwe.cited_ids()}
+    names = {i: db.get(i).name for i in catalogue.cited_cwe_ids()}
     for case in CASES:
         rule = catalogue.get(case.rule)
         if rule.cwe is None:
@@ -205,7 +205,7 @@ def test_index_lives_in_the_cache_dir_and_is_rebuilt_when_sources_change(tmp_pat
     root = tmp_path / "project"
     path = write_credo(root)
     index = DocIndex(root, cache_dir=tmp_path / "cache")
-    assert index.count() >= len(catalogue.all_rules()) + len(cwe.cited_ids()) + 1
+    assert index.count() >= len(catalogue.all_rules()) + len(catalogue.cited_cwe_ids()) + 1
     assert index.path.parent == tmp_path / "cache" and index.builds == 1 and index.path.name != "shared.sqlite"
     # a workspace without deps docs uses the shared index
     plain = DocIndex(tmp_path / "plain", cache_dir=tmp_path / "cache")

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from elixir_coder_lsp.rules import cwe, sobelow_docs
+from elixir_coder_lsp.rules import catalogue, cwe, sobelow_docs
 
 REFERENCE = Path(__file__).resolve().parent / "data" / "reference"  # a copy of shared/reference
 CALIBRATION = REFERENCE / "calibration"
@@ -513,7 +513,7 @@ def test_cwe_table() -> None:
     assert entry.url == "https://cwe.mitre.org/data/definitions/89.html"
     assert entry.label.startswith("CWE-89: ")
     assert cwe.get(None) is None and cwe.get(123456) is None
-    assert [e.id for e in cwe.all_entries()] == sorted(cwe.CWE)
+    assert [e.id for e in catalogue.cited_cwe_entries()] == catalogue.cited_cwe_ids()
 
 
 def example_source(rule_id: str, snippet: str) -> tuple[str, str]:

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from elixir_coder_lsp import __version__
-from elixir_coder_lsp.api import read_source
 from elixir_coder_lsp.commands.common import Progress, cli_settings, make_coder
 from elixir_coder_lsp.excludes import is_excluded
 from elixir_coder_lsp.findings import SEVERITY_RANK, Finding, at_or_above

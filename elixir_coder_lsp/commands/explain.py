@@ -8,7 +8,7 @@ import re
 import sys
 from pathlib import Path
 
-from elixir_coder_lsp.api import read_source
+from elixir_coder_lsp.sources import read_source
 from elixir_coder_lsp.commands.common import cli_settings, make_coder
 
 _TARGET = re.compile(r"^(?P<file>.+?):(?P<line>\d+)(?::(?P<col>\d+))?$")

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from elixir_coder_lsp.api import read_source
+from elixir_coder_lsp.sources import read_source
 from elixir_coder_lsp.commands.common import cli_settings, make_coder
 from elixir_coder_lsp.findings import at_or_above
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
@@ -162,3 +163,12 @@ def load_tokenizer(checkpoint: str) -> Any:
     except Exception as exc:  # noqa: BLE001 - no tokenizer means a plain completion prompt
         log.info("no local tokenizer for %s (%s); using plain completion prompts", checkpoint, exc)
         return None
+
+
+_FENCE = re.compile(r"```(?:elixir|ex|exs)?\s*\n(.*?)(?:```|\Z)", re.DOTALL)
+
+
+def extract_code(text: str) -> str:
+    """The code in a completion: the first fenced block when there is one, else the text itself."""
+    m = _FENCE.search(text)
+    return (m.group(1) if m else text).strip("\n")

@@ -13,12 +13,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from elixir_coder_lsp.inference.clarification import (
+from elixir_coder_lsp.inference.divergence import (
     BEHAVIOUR_FAMILIES,
     FAMILY_PRIORITY,
     Analysis,
     entropy,
-    family_distance,
+    family_separation,
 )
 
 MAX_OPTIONS = 4  # beyond this the least likely groups share an "Other" option
@@ -132,28 +132,6 @@ class Question:
             if " ".join(option.label.split()).lower() == key:
                 return option
         return None
-
-
-# -- classification ---------------------------------------------------------------------------------
-
-
-def family_separation(analysis: Analysis, family: str) -> float:
-    """Σ_{i<j} p_i p_j · distance of the clusters' majority features in ``family``."""
-    probs = analysis.probabilities
-    reps = [analysis.cluster_features(c, family) for c in range(len(analysis.clusters))]
-    return sum(
-        probs[i] * probs[j] * family_distance(family, reps[i], reps[j]) for i in range(len(reps)) for j in range(i + 1, len(reps))
-    )
-
-
-def classify_ambiguity(analysis: Analysis) -> str:
-    """The behaviour family whose features separate the clusters most (FAMILY_PRIORITY breaks ties)."""
-    scores = {f: family_separation(analysis, f) for f in BEHAVIOUR_FAMILIES}
-    best = max(scores.values(), default=0.0)
-    for family in FAMILY_PRIORITY:
-        if scores.get(family, 0.0) >= best - 1e-9:
-            return family
-    return FAMILY_PRIORITY[0]
 
 
 # -- EVPI -------------------------------------------------------------------------------------------

@@ -67,10 +67,10 @@ class Explanations:
     def warm(self) -> None:
         """Open (or build) the workspace's index and load the CWE data, so the first hover does not pay for it."""
         from elixir_coder_lsp.inference import retrieval
-        from elixir_coder_lsp.rules import cwe
+        from elixir_coder_lsp.rules import catalogue
 
         try:
-            cwe.all_entries()
+            catalogue.cited_cwe_entries()
             retrieval.index_for(self.coder.workspace_root).refresh()
         except Exception as exc:  # noqa: BLE001 - hover builds it on demand instead
             log.info("explanation index not prepared: %s", exc)

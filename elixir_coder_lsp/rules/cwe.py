@@ -128,18 +128,6 @@ def url(cwe_id: int) -> str:
     return CWE_URL.format(id=int(cwe_id))
 
 
-def cited_ids() -> list[int]:
-    """The CWE ids that the catalogue's rules cite."""
-    from elixir_coder_lsp.rules import catalogue
-
-    return sorted({r.cwe for r in catalogue.all_rules() if r.cwe is not None})
-
-
-def all_entries() -> list[CweEntry]:
-    """The entries our rules cite, by id."""
-    return [e for e in (get(i) for i in cited_ids()) if e is not None]
-
-
 def data_version() -> str:
     """The `cwe2` package version (the index is rebuilt when it changes)."""
     try:
@@ -148,10 +136,3 @@ def data_version() -> str:
         return version("cwe2")
     except Exception:  # noqa: BLE001
         return "none"
-
-
-def __getattr__(name: str) -> Any:
-    # `CWE`: the cited entries by id (kept for callers of the old hand-written table)
-    if name == "CWE":
-        return {e.id: e for e in all_entries()}
-    raise AttributeError(name)
