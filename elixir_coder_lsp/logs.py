@@ -9,9 +9,22 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+from typing import Any
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 CLI_FORMAT = "%(levelname)s %(name)s: %(message)s"
+
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is at the time of each record (it may be replaced, e.g. under a test runner)."""
+
+    def __init__(self) -> None:
+        logging.Handler.__init__(self)
+
+    @property
+    def stream(self) -> Any:  # type: ignore[override]
+        """The current sys.stderr."""
+        return sys.stderr
+
 
 _lock = threading.Lock()
 _handler: logging.Handler | None = None
@@ -31,10 +44,10 @@ def configure(level: str, file: str = "", *, fmt: str = FORMAT) -> str | None:
             return None
         handler: logging.Handler
         try:
-            handler = logging.FileHandler(file, encoding="utf-8") if file else logging.StreamHandler(sys.stderr)
+            handler = logging.FileHandler(file, encoding="utf-8") if file else StderrHandler()
         except OSError as exc:
             error = f"log.file {file!r} cannot be opened ({exc.strerror or exc}); logging to stderr"
-            handler = logging.StreamHandler(sys.stderr)
+            handler = StderrHandler()
         handler.setFormatter(logging.Formatter(fmt))
         root = logging.getLogger()
         if _handler is not None:
