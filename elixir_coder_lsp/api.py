@@ -64,6 +64,7 @@ class ElixirCoder:
     ) -> None:
         self.settings = settings or Settings()
         self.workspace_root = Path(workspace_root) if workspace_root else None
+        self.workspace_folders: list[Path] = []
         self._helper = helper
         self._owns_helper = helper is None
         self._pool: Any = None
@@ -103,9 +104,11 @@ class ElixirCoder:
             self._pool.update_settings(settings)
         self._reset_project_tools()
 
-    def set_workspace_root(self, root: Path | None) -> None:
-        """Point the façade at another workspace (real tools and `.credo.exs` are re-read)."""
+    def set_workspace_root(self, root: Path | None, folders: list[Path] | None = None) -> None:
+        """Point the façade at another workspace (real tools and `.credo.exs` are re-read); ``folders`` are
+        all the workspace folders of a multi-root workspace (each file's project falls back to its own)."""
         self.workspace_root = root
+        self.workspace_folders = [Path(f) for f in folders or []]
         self._credo_configs = {}
         self._reset_project_tools()
 
@@ -155,7 +158,8 @@ class ElixirCoder:
         return self.project_tools.check(code, filename)
 
     def project_root(self, filename: str | None = None) -> Path | None:
-        """The Mix project that holds a file (an umbrella's child app, when it is in one), else the workspace root."""
+        """The Mix project that holds a file (an umbrella's child app, when it is in one), else the workspace
+        folder that holds it, else the workspace root."""
         if filename:
             from elixir_coder_lsp.rules.credo_config import find_project_root
 
@@ -165,6 +169,10 @@ class ElixirCoder:
                 root = None
             if root is not None:
                 return root
+            path = Path(filename).resolve()
+            holders = [f for f in self.workspace_folders if path.is_relative_to(f.resolve())]
+            if holders:
+                return max(holders, key=lambda f: len(f.resolve().parts))
         return self.workspace_root
 
     def credo_config(self, filename: str | None = None) -> Any:
@@ -364,11 +372,8 @@ class ElixirCoder:
             return self._clar_sessions
 
     def clarification_samples(self, prompt: str, **options: Any) -> list[Any]:
-        """Draw `clarification.samples` constrained samples at `clarification.temperature` in one request.
-
-        Options: ``entry_rule``, ``instance``, ``cancel``, ``seed``, ``context`` (the surrounding file's
-        `generation_context`, so the samples see generation's role prompt) and ``on_event``.
-        """
+        """Draw `clarification.samples` constrained samples at `clarification.temperature` in one request
+        (options: entry_rule, instance, cancel, seed, context = the file's `generation_context`, on_event)."""
         from elixir_coder_lsp.inference import asking
 
         return asking.clarification_samples(self, prompt, **options)
@@ -450,16 +455,16 @@ class ElixirCoder:
     @staticmethod
     def grammar_rules() -> list[str]:
         """The grammar's entry rules (`start`, `module_body`, `expr_seq`)."""
-        from elixir_coder_lsp.inference.constraints import grammar_rules
+        from elixir_coder_lsp.inference import constraints
 
-        return list(grammar_rules())
+        return list(constraints.grammar_rules())
 
     @staticmethod
     def grammar_check(text: str, rule: str = "start") -> Any:
         """Whether the Elixir grammar accepts ``text`` from ``rule`` (accepted, and where it stopped when not)."""
-        from elixir_coder_lsp.inference.constraints import check_text
+        from elixir_coder_lsp.inference import constraints
 
-        return check_text(text, rule)
+        return constraints.check_text(text, rule)
 
     def fix(
         self,

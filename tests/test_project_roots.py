@@ -50,3 +50,21 @@ def test_cli_check_uses_each_files_project(tmp_path: Path, capsys, monkeypatch) 
     assert main(["check", str(quiet), str(loud), "--json", "--fail-on", "hint"]) == 1
     findings = json.loads(capsys.readouterr().out)["findings"]
     assert {f["file"] for f in findings if f["rule"] == "Credo.Check.Warning.IoInspect"} == {str(loud)}
+
+
+def test_a_file_outside_any_mix_project_uses_its_own_workspace_folder(tmp_path: Path, helper) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    for folder in (first, second):
+        (folder / "lib").mkdir(parents=True)
+    (second / ".credo.exs").write_text(NO_IO_INSPECT)  # a folder with a .credo.exs is its own project
+    (first / ".formatter.exs").write_text("[line_length: 40]\n")
+    coder = ElixirCoder(workspace_root=first, helper=helper)
+    coder.set_workspace_root(first, [first, second])
+    try:
+        assert coder.project_root(str(second / "lib" / "a.ex")) == second.resolve()
+        (second / ".credo.exs").unlink()
+        assert coder.project_root(str(second / "lib" / "a.ex")) == second  # no project files: its folder
+        assert coder.project_root(str(first / "lib" / "a.ex")) == first
+        assert coder.project_root(str(tmp_path / "elsewhere.ex")) == first  # outside every folder
+    finally:
+        coder.close()

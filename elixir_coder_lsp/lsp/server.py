@@ -167,7 +167,8 @@ def make_server() -> ElixirCoderServer:
         ls.loop = asyncio.get_running_loop()
         root = params.root_uri or (params.workspace_folders[0].uri if params.workspace_folders else None)
         ls.config.workspace_root = Path(to_fs_path(root)) if root else None
-        ls.coder.set_workspace_root(ls.config.workspace_root)
+        folders = [Path(to_fs_path(f.uri)) for f in params.workspace_folders or []]
+        ls.coder.set_workspace_root(ls.config.workspace_root, folders)
         opts = params.initialization_options if isinstance(params.initialization_options, dict) else None
         ls.config.init_options = opts
         ls.config.recompute()  # errors are shown after `initialized`, once workspace/configuration is in
