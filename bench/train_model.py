@@ -31,6 +31,25 @@ def model_dir() -> Path:
     return cache_dir().parent / "models" / "elixir-small"
 
 
+def random_twin_dir() -> Path:
+    """An untrained model with the trained one's shape and tokenizer (built once): the "random model" of
+    the serving and overlap benchmarks, so both models mask the same vocabulary."""
+    out = model_dir().parent / "elixir-small-random"
+    if (out / "config.json").exists():
+        return out
+    src = model_dir()
+    if not (src / "config.json").exists():
+        raise SystemExit("no trained model; run bench/train_model.py first")
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    torch.manual_seed(1)
+    model = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(src))
+    model.save_pretrained(out)
+    AutoTokenizer.from_pretrained(src).save_pretrained(out)
+    return out
+
+
 def _arity(args: str | None) -> int:
     if not args or not args.strip():
         return 0

@@ -129,6 +129,8 @@ class ModelSettings:
     max_batch_size: int = field(default=16, metadata=meta(int_check(1, 4096)))
     batch_timeout_ms: int = field(default=10, metadata=meta(int_check(0, 60_000)))
     max_sequence_length: int = field(default=4096, metadata=meta(int_check(16)))
+    # local backend: which rows' grammar masks are filled during the forward pass (see inference/engine.py)
+    mask_overlap: str = field(default="auto", metadata=meta(str_check(("auto", "every", "refused", "off"))))
     max_new_tokens: int = field(default=512, metadata=meta(int_check(1)))
     replicas: int = field(default=1, metadata=meta(int_check(1, 256)))
     preload: bool = field(default=False, metadata=meta(bool_check()))

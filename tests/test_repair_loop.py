@@ -333,3 +333,15 @@ def test_region_edit_replaces_only_the_region_lines():
     assert (tail.range.end.line, tail.range.end.character, tail.new_text) == (1, 1, "c")
     summary = {"defs": [{"line": 2, "end_line": 4}, {"line": 6, "end_line": 6}, {"line": 1, "end_line": 7}]}
     assert enclosing_function(summary, 3) == (2, 4) and enclosing_function(summary, 9) is None
+
+
+def test_an_alias_over_the_atom_limit_is_never_the_result(coder):
+    # The grammar cannot bound an alias's length across `.`-separated segments, and a remote engine
+    # masks with the grammar only, so such a sample can arrive; Elixir's parser (atoms <= 255
+    # characters) rejects it in the loop's check, and the next candidate is used instead.
+    from elixir_coder_lsp.inference.constraints import check_text
+
+    long_alias = "defmodule " + ".".join(["Segment" + "X" * 60] * 5) + " do\n  def f(x), do: x\nend\n"
+    assert check_text(long_alias).accepted  # the grammar lets it through
+    out = offline_loop(coder, []).generate_with_repair("x", candidates=[Sample(long_alias, mean_logprob=-0.1), Sample(FLAT, mean_logprob=-0.9)])
+    assert out.status == "generated" and out.code == FLAT

@@ -3,7 +3,8 @@
 The one adapter between the decode loop and llguidance. Per model tokenizer a `MaskStore` (built once,
 cached) holds the `LLTokenizer` and compiled matchers per (entry rule, extra rules); each sequence gets a
 `SequenceConstraint` (an `LLMatcher` plus optional monitors); `apply_mask` fills all rows' bitmasks in
-parallel with one `LLExecutor` and sets banned logits to -inf.
+parallel with one `LLExecutor` (or takes bitmasks filled earlier) and sets banned logits to -inf;
+`MaskPrefetch` fills the next step's bitmasks on a background thread while the forward pass runs.
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ from __future__ import annotations
 import bisect
 import functools
 import logging
+import os
 import re
 import threading
 import time
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -366,12 +369,23 @@ _executor_lock = threading.Lock()
 _executor: llg.LLExecutor | None = None
 
 
+def executor_threads() -> int:
+    """Threads of the shared LLExecutor: llguidance's own default, 80% of the cores (at most 32)."""
+    return max(1, min(32, (os.cpu_count() or 1) * 4 // 5))
+
+
 def _get_executor() -> llg.LLExecutor:
     global _executor
     with _executor_lock:
         if _executor is None:
-            _executor = llg.LLExecutor()
+            # the count is set explicitly so that MaskPrefetch can size its chunks to it
+            _executor = llg.LLExecutor(num_threads=executor_threads())
         return _executor
+
+
+def bitmask_words(n_vocab: int) -> int:
+    """int32 words per bitmask row for a vocabulary of n_vocab tokens."""
+    return (n_vocab + 31) // 32
 
 
 def fill_bitmask(constraints: Sequence[SequenceConstraint | None], n_vocab: int) -> Any:
@@ -379,8 +393,7 @@ def fill_bitmask(constraints: Sequence[SequenceConstraint | None], n_vocab: int)
     import torch
     from llguidance.torch import fill_next_token_bitmask_par
 
-    words = (n_vocab + 31) // 32
-    bitmask = torch.full((len(constraints), words), -1, dtype=torch.int32)
+    bitmask = torch.full((len(constraints), bitmask_words(n_vocab)), -1, dtype=torch.int32)
     pairs = [(c.matcher, i) for i, c in enumerate(constraints) if c is not None]
     if pairs:
         fill_next_token_bitmask_par(_get_executor(), pairs, bitmask)
@@ -395,11 +408,13 @@ def _unpack(bitmask: Any, width: int) -> Any:
     return bits.reshape(bitmask.shape[0], -1)[:, :width].bool()
 
 
-def apply_mask(logits: Any, constraints: Sequence[SequenceConstraint | None]) -> Any:
+def apply_mask(logits: Any, constraints: Sequence[SequenceConstraint | None], *, bitmask: Any = None) -> Any:
     """In place: banned tokens -> -inf for every row with a constraint (grammar AND monitors).
 
     Rows whose constraint is None are untouched. Columns beyond the tokenizer's vocabulary (models often
-    pad the embedding matrix) are banned on constrained rows.
+    pad the embedding matrix) are banned on constrained rows. ``bitmask`` is an int32 [B, words] grammar
+    bitmask already filled for these rows in their current state (e.g. by MaskPrefetch); without it the
+    masks are filled here. Monitors are applied either way: their bans depend on the text only.
     """
     import torch
 
@@ -410,7 +425,10 @@ def apply_mask(logits: Any, constraints: Sequence[SequenceConstraint | None]) ->
         return logits
     store = next(c for c in constraints if c is not None).store
     n_vocab = store.vocab_size
-    bitmask = fill_bitmask(constraints, n_vocab)
+    if bitmask is None:
+        bitmask = fill_bitmask(constraints, n_vocab)
+    elif tuple(bitmask.shape) != (len(constraints), bitmask_words(n_vocab)) or bitmask.dtype != torch.int32:
+        raise ValueError(f"bitmask {tuple(bitmask.shape)} {bitmask.dtype} does not match {len(constraints)} rows of {n_vocab} tokens")
     v = logits.shape[1]
     allowed = _unpack(bitmask[rows], min(v, n_vocab))
     for j, i in enumerate(rows):
@@ -440,3 +458,94 @@ def monitor_guided(
     `monitor_guided`.
     """
     return apply_mask(logits, constraints)
+
+
+# ---------------------------------------------------------------- masks overlapped with the forward pass
+_prefetch_pool_lock = threading.Lock()
+_prefetch_pool: ThreadPoolExecutor | None = None
+
+
+def _get_prefetch_pool() -> ThreadPoolExecutor:
+    global _prefetch_pool
+    with _prefetch_pool_lock:
+        if _prefetch_pool is None:
+            # one thread: it only drives the LLExecutor, whose own threads do the work (without the GIL)
+            _prefetch_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llg-prefetch")
+        return _prefetch_pool
+
+
+class MaskPrefetch:
+    """Grammar bitmasks filled on a background thread while the caller runs the forward pass.
+
+    The caller queues (key, constraint) pairs in priority order, runs its forward pass, then calls
+    ``finish``. Masks are filled a chunk at a time (one row per executor thread), so ``finish(wait_all=False)``
+    waits at most for the chunk in progress; rows not reached are left to the caller's serial path.
+    Between ``add`` and ``finish`` the caller must not touch the queued constraints' matchers.
+    """
+
+    def __init__(self, n_vocab: int, *, chunk: int | None = None) -> None:
+        self.words = bitmask_words(n_vocab)
+        self.chunk = max(1, chunk or executor_threads())
+        self._lock = threading.Lock()
+        self._queue: list[tuple[Hashable, SequenceConstraint]] = []
+        self._done: dict[Hashable, Any] = {}
+        self._stop = False
+        self._future: Future[None] | None = None
+        self._finished = False
+        self.fill_s = 0.0  # background time spent filling (not on the caller's critical path)
+        self.wait_s = 0.0  # time finish() waited for the background (on the critical path)
+        self.error: BaseException | None = None
+
+    def add(self, items: Sequence[tuple[Hashable, SequenceConstraint]]) -> None:
+        """Queue constraints (in priority order) to have their current mask filled."""
+        if not items:
+            return
+        with self._lock:
+            if self._finished:
+                raise RuntimeError("MaskPrefetch.add after finish")
+            self._queue.extend(items)
+            if self._future is None:
+                self._future = _get_prefetch_pool().submit(self._run)
+
+    def _run(self) -> None:
+        import torch
+
+        executor = _get_executor()
+        while True:
+            with self._lock:
+                if self._stop or not self._queue:
+                    self._future = None
+                    return
+                chunk, self._queue = self._queue[: self.chunk], self._queue[self.chunk :]
+            started = time.perf_counter()
+            buf = torch.full((len(chunk), self.words), -1, dtype=torch.int32)
+            try:
+                executor.unsafe_compute_mask_ptr(
+                    [(c.matcher, j) for j, (_, c) in enumerate(chunk)], buf.data_ptr(), self.words * 4, len(chunk)
+                )
+            except BaseException as exc:  # noqa: BLE001 - the serial path fills these rows instead
+                with self._lock:
+                    self.error = exc
+                    self._future = None
+                return
+            with self._lock:
+                self.fill_s += time.perf_counter() - started
+                for j, (key, _) in enumerate(chunk):
+                    self._done[key] = buf[j]
+
+    def finish(self, *, wait_all: bool = False) -> dict[Hashable, Any]:
+        """Stop (or, with wait_all, drain) the queue, wait for the background, return key -> bitmask row."""
+        started = time.perf_counter()
+        with self._lock:
+            self._finished = True
+            if not wait_all:
+                self._stop = True
+                self._queue.clear()
+            future = self._future
+        if future is not None:
+            future.result()  # _run catches its own errors: this only waits
+        self.wait_s += time.perf_counter() - started
+        if self.error is not None:
+            log.warning("background grammar masks failed (computed serially instead): %s", self.error)
+        with self._lock:
+            return dict(self._done)

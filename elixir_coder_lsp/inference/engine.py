@@ -2,10 +2,16 @@
 
 Text, stop strings, stream events and results are the output processor's (inference/output.py); which
 requests run is the scheduler's. The engine owns the batch rows, the grammar constraints and sampling.
+
+Grammar masks are overlapped with the forward pass: a constrained row's matcher state for step t+1 is
+known once step t's tokens are consumed, so at the start of a step its mask can be filled on a background
+thread (llguidance releases the GIL) while the model runs; a refused row whose mask is ready needs no
+serial mask. Which rows are filled is MASK_OVERLAP_MODES' policy.
 """
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from collections.abc import Callable, Iterable
@@ -50,12 +56,51 @@ class GrammarStats:
     masked_steps: int = 0  # row-steps that needed the full vocabulary mask (and a second sample)
     masked_s: float = 0.0
     per_step_s: list[float] = field(default_factory=list)  # grammar time of each row-step (the latest 100k)
+    # masks overlapped with the forward pass (ServingOptions.mask_overlap)
+    repeat_refusals: int = 0  # refused row-steps whose row was refused at its previous step too
+    prefetched_rows: int = 0  # masks filled in the background
+    prefetched_used: int = 0  # refused row-steps whose mask came from the background
+    prefetch_fill_s: float = 0.0  # background time filling them (off the critical path)
+    prefetch_wait_s: float = 0.0  # time steps waited for the background after the forward pass
+    # grammar time on the critical path of each engine step with constrained rows: checks, serial masks,
+    # waiting for the background (the latest 100k steps)
+    engine_step_s: list[float] = field(default_factory=list)
 
     def record(self, seconds: Iterable[float]) -> None:
         """Keep per-row-step grammar times for percentiles (bounded)."""
         self.per_step_s.extend(seconds)
         if len(self.per_step_s) > 100_000:
             del self.per_step_s[:-100_000]
+
+    def record_engine_step(self, seconds: float) -> None:
+        """Keep one engine step's critical-path grammar time (bounded)."""
+        self.engine_step_s.append(seconds)
+        if len(self.engine_step_s) > 100_000:
+            del self.engine_step_s[:-100_000]
+
+
+# Which rows' masks the background fills during the forward pass (models.NAME.maskOverlap):
+#   every   - every constrained row, those refused at their previous step first, until the forward pass ends
+#   refused - only rows refused at their previous step (about 2/3 of the refusals: they come in runs)
+#   off     - none: a refused row's mask is filled after the forward pass
+#   drain   - every row, and the step waits until all are filled (benchmarks and tests only)
+# "auto" picks by what the forward pass leaves idle. On a GPU the host cores wait, so the background fills
+# every row for free. On the CPU the forward pass uses the cores: with torch on both cores of a 2-core box,
+# filling every row slowed the batch while "refused" was the fastest (bench/constraints.py overlap, README).
+# On one core there is nothing to overlap with.
+MASK_OVERLAP_MODES = ("auto", "every", "refused", "off", "drain")
+
+
+def resolve_mask_overlap(mode: str, device: str = "cpu", cpu_count: int | None = None) -> str:
+    """The overlap policy in effect for a setting on this device ("auto" resolved, see above)."""
+    if mode not in MASK_OVERLAP_MODES:
+        raise ValueError(f"unknown mask overlap mode {mode!r} (expected one of {', '.join(MASK_OVERLAP_MODES)})")
+    if mode != "auto":
+        return mode
+    cores = cpu_count if cpu_count is not None else (os.cpu_count() or 1)
+    if cores < 2:
+        return "off"
+    return "refused" if str(device).startswith("cpu") else "every"
 
 
 PREFILL_TOKENS = 8192  # padded prompt tokens per prefill forward pass (bounds activation memory)
@@ -76,6 +121,16 @@ def _prefill_chunks(states: list[RequestState], budget: int) -> list[list[Reques
     if current:
         chunks.append(current)
     return chunks
+
+
+def _wait_for_device(t: torch.Tensor) -> None:
+    """Block until an accelerator has computed ``t``. GPU kernels run asynchronously, so without this
+    the background masks would stop when the forward pass is launched instead of when it is done; the
+    wait itself costs nothing, sampling would wait at its first read of the logits anyway."""
+    if t.device.type == "cuda":
+        torch.cuda.current_stream(t.device).synchronize()  # releases the GIL while it waits
+    elif t.device.type == "mps":
+        torch.mps.synchronize()
 
 
 class _VocabSteering:
@@ -127,6 +182,9 @@ class Engine:
         self._pending: list[Finished] = []  # failures found before a step (bad prompt, cancelled while waiting)
         self._steering: _VocabSteering | None = None
         self.grammar_stats = GrammarStats()
+        self.mask_overlap = resolve_mask_overlap(getattr(opts, "mask_overlap", "auto"), str(serving.device))
+        self._refused: set[int] = set()  # rows whose sampled token the grammar refused at their last step
+        self._prefetch_wait = 0.0  # this step's wait for the background masks (critical-path grammar time)
 
     # -- requests in and out -------------------------------------------------------------------------
 
@@ -218,16 +276,29 @@ class Engine:
         self._pending = []
         self._drop_cancelled(out)
 
-        # forward: running rows first (one token each), then the newly admitted prompts, prefilled together
-        # (left-padded) and merged into the batch
-        logits_parts: list[torch.Tensor] = []
-        if self.runner.batch_size:
-            last = [self._rows[sid][1].output_ids[-1] for sid in self.runner.row_ids]
-            logits_parts.append(self.runner.decode(last))
-        now = time.monotonic()
-        admitted = [state for state in self.scheduler.schedule(now) if self._admit(state, now, out)]
-        for chunk in _prefill_chunks(admitted, PREFILL_TOKENS):
-            logits_parts.append(self.runner.prefill_many([([s.seq_id for s in st.seqs], st.prompt_ids, st.adapter) for st in chunk]))
+        # The running rows' matchers already hold this step's state: fill their masks in the background
+        # while the model runs. Nothing below touches a matcher until prefetch.finish().
+        prefetch = self._queue_masks(None, self._running_by_priority(), running=True)
+        masks: dict[Any, torch.Tensor] = {}
+        try:
+            # forward: running rows first (one token each), then the newly admitted prompts, prefilled
+            # together (left-padded) and merged into the batch
+            logits_parts: list[torch.Tensor] = []
+            if self.runner.batch_size:
+                last = [self._rows[sid][1].output_ids[-1] for sid in self.runner.row_ids]
+                logits_parts.append(self.runner.decode(last))
+            now = time.monotonic()
+            admitted = [state for state in self.scheduler.schedule(now) if self._admit(state, now, out)]
+            prefetch = self._queue_masks(prefetch, [seq for st in admitted for seq in st.seqs])
+            for chunk in _prefill_chunks(admitted, PREFILL_TOKENS):
+                logits_parts.append(self.runner.prefill_many([([s.seq_id for s in st.seqs], st.prompt_ids, st.adapter) for st in chunk]))
+            if prefetch is not None and logits_parts:
+                _wait_for_device(logits_parts[-1])
+        finally:
+            # also on a failed forward pass: the background must be done with the matchers before anyone
+            # (fail_running, the next step) touches them again
+            if prefetch is not None:
+                masks = self._finish_prefetch(prefetch)
         if not logits_parts:
             return out
         raw = torch.cat(logits_parts, dim=0) if len(logits_parts) > 1 else logits_parts[0]
@@ -235,7 +306,7 @@ class Engine:
 
         # model log-probs come from the raw distribution, before any grammar mask or temperature
         norm = torch.logsumexp(raw, dim=-1)
-        tokens, dead = self._choose(raw, rows)
+        tokens, dead = self._choose(raw, rows, masks)
         chosen = raw.gather(1, torch.tensor(tokens, dtype=torch.long, device=raw.device).unsqueeze(1)).squeeze(1)
         raw_lp = chosen - norm
         now = time.monotonic()
@@ -294,7 +365,45 @@ class Engine:
         out.events.append(StreamEvent(request_id=req.id, kind="phase", phase="generating"))
         return True
 
-    def _choose(self, raw: torch.Tensor, rows: list[tuple[RequestState, SequenceState]]) -> tuple[list[int], list[bool]]:
+    def _running_by_priority(self) -> list[SequenceState]:
+        """The running rows, those refused at their previous step first: refusals come in runs (see
+        GrammarStats.repeat_refusals), so theirs are the masks most likely to be needed when the background
+        cannot fill them all before the forward pass ends."""
+        seqs = [self._rows[sid][1] for sid in self.runner.row_ids]
+        return sorted(seqs, key=lambda seq: seq.seq_id not in self._refused)  # stable
+
+    def _queue_masks(self, prefetch: Any, seqs: list[SequenceState], *, running: bool = False) -> Any:
+        """Queue the constrained rows' masks on the background thread (started on first use); None when off.
+
+        Policy "refused" queues only running rows refused at their previous step (new rows have no history).
+        """
+        if self.mask_overlap == "off" or (self.mask_overlap == "refused" and not running):
+            return prefetch
+        if self.mask_overlap == "refused":
+            seqs = [seq for seq in seqs if seq.seq_id in self._refused]
+        items = [(seq.seq_id, seq.constraint) for seq in seqs if seq.constraint is not None and not seq.finished]
+        if not items:
+            return prefetch
+        if prefetch is None:
+            from elixir_coder_lsp.inference.constraints import MaskPrefetch
+
+            prefetch = MaskPrefetch(items[0][1].store.vocab_size)
+        prefetch.add(items)
+        return prefetch
+
+    def _finish_prefetch(self, prefetch: Any) -> dict[Any, torch.Tensor]:
+        """Wait for the background masks ("drain": every queued row; otherwise only the chunk in progress)."""
+        masks = prefetch.finish(wait_all=self.mask_overlap == "drain")
+        stats = self.grammar_stats
+        stats.prefetched_rows += len(masks)
+        stats.prefetch_fill_s += prefetch.fill_s
+        stats.prefetch_wait_s += prefetch.wait_s
+        self._prefetch_wait = prefetch.wait_s
+        return masks
+
+    def _choose(
+        self, raw: torch.Tensor, rows: list[tuple[RequestState, SequenceState]], masks: dict[Any, torch.Tensor] | None = None
+    ) -> tuple[list[int], list[bool]]:
         """One token per row, and which rows the grammar leaves with no allowed token.
 
         Constrained rows are sampled lazily: first from the unmasked logits, and the sampled token is kept
@@ -302,8 +411,11 @@ class Engine:
         Only rows whose token is not allowed get the full mask (plus steering) and are sampled again.
         Keeping an allowed token sampled from p, else sampling from p restricted to the allowed set,
         yields the masked distribution exactly where no steering applies and top_p = 1 (top-p then acts
-        on the unmasked distribution); most steps of a trained model never need the mask.
+        on the unmasked distribution); most steps of a trained model never need the mask. ``masks``
+        (seq id -> bitmask row) are this step's masks filled during the forward pass; a refused row
+        uses its mask from there, bit for bit what the serial path would compute, so the output is the same.
         """
+        wait, self._prefetch_wait = self._prefetch_wait, 0.0
         temps = [st.request.params.temperature for st, _ in rows]
         top_ps = [st.request.params.top_p for st, _ in rows]
         gens = [seq.generator for _, seq in rows]
@@ -327,17 +439,22 @@ class Engine:
             checked[i] = time.perf_counter() - started
         stats.lazy_steps += len(constrained) - len(slow)
         stats.lazy_s += sum(checked.values())
+        refused = {rows[i][1].seq_id for i in slow}
+        stats.repeat_refusals += len(refused & self._refused)
+        self._refused = refused
         if not slow:
             stats.record(checked.values())
+            stats.record_engine_step(wait + sum(checked.values()))
             return tokens, dead
         started = time.perf_counter()
         sub_rows = [rows[i] for i in slow]
         idx = torch.tensor(slow, dtype=torch.long, device=raw.device)
-        masked = self._mask(raw.index_select(0, idx), sub_rows)
+        masked = self._mask(raw.index_select(0, idx), sub_rows, self._known_bitmask(sub_rows, masks or {}))
         share = (time.perf_counter() - started) / len(slow)  # the rows' masks are filled together
         stats.masked_steps += len(slow)
         stats.masked_s += share * len(slow)
         stats.record(t + (share if i in slow else 0.0) for i, t in checked.items())
+        stats.record_engine_step(wait + sum(checked.values()) + share * len(slow))
         sub_dead = torch.isneginf(masked).all(dim=-1).tolist()
         again = sample_tokens(
             masked,
@@ -360,13 +477,31 @@ class Engine:
             return False
         return constraint.allows(token)
 
-    def _mask(self, raw: torch.Tensor, rows: list[tuple[RequestState, SequenceState]]) -> torch.Tensor:
+    def _known_bitmask(self, rows: list[tuple[RequestState, SequenceState]], masks: dict[Any, torch.Tensor]) -> torch.Tensor | None:
+        """The rows' bitmask with the background's masks in place and the missing ones filled now (in parallel)."""
+        have = [masks.get(seq.seq_id) for _, seq in rows]
+        hits = sum(h is not None for h in have)
+        if not hits:
+            return None
+        from elixir_coder_lsp.inference import constraints as grammar
+
+        self.grammar_stats.prefetched_used += hits
+        missing = [seq.constraint if h is None else None for (_, seq), h in zip(rows, have)]
+        bitmask = grammar.fill_bitmask(missing, rows[0][1].constraint.store.vocab_size)
+        for j, h in enumerate(have):
+            if h is not None:
+                bitmask[j] = h
+        return bitmask
+
+    def _mask(
+        self, raw: torch.Tensor, rows: list[tuple[RequestState, SequenceState]], bitmask: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Logits with each row's grammar mask and steering applied (a copy; ``raw`` stays unmasked)."""
         from elixir_coder_lsp.inference import constraints as grammar
 
         constraints = [seq.constraint for _, seq in rows]
         logits = raw.clone()
-        grammar.apply_mask(logits, constraints)
+        grammar.apply_mask(logits, constraints, bitmask=bitmask)
         vocab = self._vocab_steering()
         for row, ((state, seq), c) in enumerate(zip(rows, constraints)):
             if steering.word_too_long(c.tail(steering.LONG_WORD)):

@@ -19,6 +19,7 @@ class ServingOptions:
     max_batch_size: int = _DEFAULTS.max_batch_size
     max_sequence_length: int = _DEFAULTS.max_sequence_length
     batch_timeout_ms: int = _DEFAULTS.batch_timeout_ms
+    mask_overlap: str = _DEFAULTS.mask_overlap  # grammar masks filled during the forward pass: auto | every | refused | off
     device: str = _DEFAULTS.device
     dtype: str = _DEFAULTS.dtype
     attn_implementation: str = "sdpa"
@@ -35,6 +36,7 @@ class ServingOptions:
             max_batch_size=settings.max_batch_size,
             max_sequence_length=settings.max_sequence_length,
             batch_timeout_ms=settings.batch_timeout_ms,
+            mask_overlap=settings.mask_overlap,
             device=settings.device,
             dtype=settings.dtype,
             adapters={role: r.adapter for role, r in settings.roles.items() if r.adapter},
