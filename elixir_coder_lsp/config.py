@@ -41,7 +41,6 @@ log = logging.getLogger(__name__)
 # silence. An entry goes when its feature lands.
 NOT_USED_YET: dict[str, str] = {
     "generation.preview": "generated code is applied without a preview",
-    "inline": "there is no inline completion yet",
     "log": "the server's log is set by its --log-file and --log-level flags",
     "clientUi.ask": "there are no clarifying questions to ask yet",
 }
