@@ -108,6 +108,17 @@ def _width(line: str) -> int:
     return len(line.expandtabs(2)) - len(line.expandtabs(2).lstrip(" "))
 
 
+def _block_indent(lines: list[str], line0: int, column: int) -> int:
+    """The indentation of the cursor's block: its line's, or on a blank line the cursor column or the next line's."""
+    here = lines[line0]
+    if here[:column].strip():
+        return _width(here)
+    if here.strip():
+        return min(_width(here), _width(here[:column]))
+    after = next((ln for ln in lines[line0 + 1 :] if ln.strip()), "")
+    return max(_width(here[:column]), _width(after))
+
+
 def enclosing_construct(lines: list[str], line0: int, column: int) -> tuple[int, str]:
     """Where the grammar starts for a cursor: (first line, entry rule).
 
@@ -115,9 +126,7 @@ def enclosing_construct(lines: list[str], line0: int, column: int) -> tuple[int,
     line, when it starts one) and has a `do` block starts module items (`module_body`); inside a
     `defmodule` outside any def, its body does; at top level, the file does (`start`).
     """
-    here = lines[line0]
-    typed = here[:column]
-    indent = _width(typed) if not typed.strip() else _width(here)
+    indent = _block_indent(lines, line0, column)
     for k in range(line0, -1, -1):
         m = _CONSTRUCT.match(lines[k])
         if m is None:
@@ -170,8 +179,7 @@ def context_at(uri: str, version: int, text: str, position: types.Position, enco
     column = units_to_codepoint(lines[line0], position.character, encoding)
     offset = sum(len(ln) + 1 for ln in lines[:line0]) + column
     start_line, rule = enclosing_construct(lines, line0, column)
-    here = lines[line0][:column]
-    indent = _width(here) if not here.strip() else _width(lines[line0])
+    indent = _block_indent(lines, line0, column)
     return InlineContext(
         uri=uri,
         version=version,
@@ -266,6 +274,7 @@ class InlineStats:
     cancelled: int = 0
     answered: int = 0
     empty: int = 0
+    started: int = 0  # decodings sent to the model
     takeovers: int = 0
     cache_hits: int = 0
     unconstrained: int = 0
@@ -404,6 +413,7 @@ class InlineCompletions:
             pending.add_done_callback(lambda f: f.cancelled() or f.exception() or self.ls.coder.cancel_request(f.result()[0]))
             raise
         d.request_id, d.constrained = rid, constrained
+        self.stats.started += 1
         if not constrained:
             self.stats.unconstrained += 1
         d.future = asyncio.wrap_future(fut)

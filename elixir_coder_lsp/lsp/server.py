@@ -316,11 +316,21 @@ def make_server() -> ElixirCoderServer:
             ls.window_log_message(types.LogMessageParams(type=types.MessageType.Info, message="elixirCoder.test.sleep finished"))
             return {"slept": True}
 
+        @ls.command("elixirCoder.test.inlineStats")
+        def cmd_inline_stats(ls: ElixirCoderServer, args: NoArgs) -> dict[str, Any]:
+            """Test-only: the inline completion counters (tests/e2e/test_inline.py, bench/inline.py)."""
+            return ls.inline.stats.to_json()
+
     return ls
 
 
 def _invalid(message: str) -> Exception:
     return JsonRpcInvalidParams.of(ValueError(message))
+
+
+@attrs.define
+class NoArgs:
+    """A command that takes an empty object."""
 
 
 @attrs.define
