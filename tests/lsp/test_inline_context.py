@@ -78,3 +78,37 @@ def test_parse_no_worse_drops_lines_until_the_file_parses(helper) -> None:
     ctx = context_at("file:///a.ex", 1, broken, types.Position(line=10, character=5), "utf-16")
     assert not helper.parse(broken).ok
     assert parse_no_worse(helper.parse, ctx, " + 1") == " + 1"  # the error stays where it was
+
+
+def test_a_newer_request_takes_over_a_decoding_that_produced_what_was_typed() -> None:
+    import asyncio
+
+    from elixir_coder_lsp.lsp.inline import Decoding, InlineCompletions
+
+    async def scenario() -> None:
+        ctx = context_at("file:///a.ex", 1, SRC, types.Position(line=10, character=5), "utf-16")
+        d = Decoding(prefix=ctx.prefix, suffix=ctx.suffix, future=asyncio.get_running_loop().create_future(), produced=" + le")
+        typed = SRC.replace("    x\n  end", "    x + l\n  end", 1)
+        newer = context_at("file:///a.ex", 2, typed, types.Position(line=10, character=9), "utf-16")
+        assert InlineCompletions._takeover_text(d, newer) == " + l"
+        other = SRC.replace("    x\n  end", "    x - l\n  end", 1)
+        assert InlineCompletions._takeover_text(d, context_at("file:///a.ex", 2, other, types.Position(line=10, character=9), "utf-16")) is None
+        d.future.cancel()
+        assert InlineCompletions._takeover_text(d, newer) is None
+
+    asyncio.run(scenario())
+
+
+def test_the_cache_answers_the_same_position_and_the_rest_of_a_typed_completion() -> None:
+    from elixir_coder_lsp.lsp.inline import CACHE_SIZE, DocState, InlineCompletions
+
+    doc = DocState()
+    ctx = context_at("file:///a.ex", 1, SRC, types.Position(line=10, character=5), "utf-16")
+    InlineCompletions._remember(doc, ctx, " + length(x)")
+    assert InlineCompletions._from_cache(None, doc, ctx) == " + length(x)"  # type: ignore[arg-type]
+    typed = SRC.replace("    x\n  end", "    x + len\n  end", 1)
+    later = context_at("file:///a.ex", 2, typed, types.Position(line=10, character=11), "utf-16")
+    assert InlineCompletions._from_cache(None, doc, later) == "gth(x)"  # type: ignore[arg-type]
+    for i in range(CACHE_SIZE + 2):
+        InlineCompletions._remember(doc, context_at("u", 1, SRC + "#" * i, types.Position(line=0, character=0), "utf-16"), "x")
+    assert len(doc.cache) == CACHE_SIZE
