@@ -261,7 +261,7 @@ class Decoding:
 class DocState:
     """A document's live request, its decoding and its cache of (prefix, suffix) -> completion."""
 
-    task: asyncio.Task | None = None
+    tasks: dict[str, asyncio.Task] = field(default_factory=dict)  # the live request per kind (inline, completion)
     decoding: Decoding | None = None
     cache: OrderedDict[tuple[str, str], str] = field(default_factory=OrderedDict)
 
@@ -298,27 +298,34 @@ class InlineCompletions:
         doc = self.docs.pop(uri, None)
         if doc is None:
             return
-        if doc.task is not None and not doc.task.done():
-            doc.task.cancel()
+        for task in doc.tasks.values():
+            if not task.done():
+                task.cancel()
         if doc.decoding is not None:
             self._cancel_decoding(doc.decoding)
 
-    async def complete(self, uri: str, position: types.Position) -> str | None:
-        """The completion text at a position, None for nothing. Cancellation (a newer request, `$/cancelRequest`) propagates."""
+    async def complete(self, uri: str, position: types.Position, kind: str = "inline") -> str | None:
+        """The completion text at a position, None for nothing. Cancellation (a newer request, `$/cancelRequest`) propagates.
+
+        ``kind`` keeps inline requests and completion-item requests (`inline.asCompletionItem`) from
+        cancelling each other; both share the document's decoding and cache.
+        """
         self.stats.requests += 1
         doc = self.docs.setdefault(uri, DocState())
         current = asyncio.current_task()
-        if doc.task is not None and doc.task is not current and not doc.task.done():
-            doc.task.cancel()  # the older request is answered as cancelled
-        doc.task = current
+        older = doc.tasks.get(kind)
+        if older is not None and older is not current and not older.done():
+            older.cancel()  # the older request is answered as cancelled
+        if current is not None:
+            doc.tasks[kind] = current
         try:
             return await self._complete(uri, doc, position)
         except asyncio.CancelledError:
             self.stats.cancelled += 1
             raise
         finally:
-            if doc.task is current:
-                doc.task = None
+            if doc.tasks.get(kind) is current:
+                doc.tasks.pop(kind, None)
 
     async def _complete(self, uri: str, doc: DocState, position: types.Position) -> str | None:
         settings = self.ls.config.settings.inline
@@ -420,10 +427,12 @@ class InlineCompletions:
         return d
 
     def _tokenizer(self) -> Any:
-        instance = self.ls.config.settings.routing.default
-        if instance not in self._fim:
-            self._fim[instance] = self.ls.coder.inline_tokenizer(None)
-        return self._fim[instance]
+        settings = self.ls.config.settings
+        model = settings.models.get(settings.routing.default)
+        key = model.checkpoint if model is not None else None
+        if key not in self._fim:
+            self._fim[key] = self.ls.coder.inline_tokenizer(None)
+        return self._fim[key]
 
     @staticmethod
     def _takeover_text(d: Decoding | None, ctx: InlineContext) -> str | None:

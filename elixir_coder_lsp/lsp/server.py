@@ -255,7 +255,7 @@ def make_server() -> ElixirCoderServer:
         # inline.asCompletionItem: the inline completion as one item, for clients without inline completion
         if not ls.config.settings.inline.as_completion_item:
             return types.CompletionList(is_incomplete=False, items=[])
-        completion = await ls.inline.complete(params.text_document.uri, params.position)
+        completion = await ls.inline.complete(params.text_document.uri, params.position, "completion")
         return completion_items(completion, params.position)
 
     @ls.feature(types.TEXT_DOCUMENT_HOVER)
