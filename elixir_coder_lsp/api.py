@@ -563,46 +563,14 @@ class ElixirCoder:
 
     def inline_ready(self, instance: str | None = None, sticky_key: str | None = None) -> bool:
         """Whether inline completion may run now: a model is configured and already loaded (never loads one)."""
-        if not self.has_model(instance):
-            return False
-        return self._pool is not None and self._pool.is_ready(instance, sticky_key)
+        return self.has_model(instance) and self._pool is not None and self._pool.is_ready(instance, sticky_key)
 
-    def inline_tokenizer(self, instance: str | None = None) -> Any:
-        """The instance's tokenizer (files only, no model), for FIM tokens and prompt bounds; None if unavailable."""
-        return self.pool.tokenizer(instance)
+    def start_inline(self, prompt: str, on_event: Callable[[StreamEvent], None] | None = None, **options: Any) -> tuple[str, Any]:
+        """Submit one inline-completion request (inference/fim.py `inline_request`); (request id, Future)."""
+        from elixir_coder_lsp.inference.fim import inline_request
 
-    def start_inline(
-        self,
-        prompt: str,
-        *,
-        grammar_prefix: str | None,
-        entry_rule: str,
-        max_new_tokens: int,
-        instance: str | None = None,
-        sticky_key: str | None = None,
-        on_event: Callable[[StreamEvent], None] | None = None,
-    ) -> tuple[str, Any]:
-        """Submit one greedy inline-completion request in the interactive lane; (request id, Future)."""
-        model = self.settings.models.get(instance or self.settings.routing.default)
-        # a remote server's grammar cannot start after a prefix: remote inline completions are checked afterwards
-        local = model is None or model.backend == "local"
-        constrained = self.settings.generation.constrained and grammar_prefix is not None and local
-        request = GenerationRequest(
-            prompt=prompt,
-            params=SamplingParams(n=1, temperature=0.0, max_new_tokens=max_new_tokens, stop=["\n\n"]),
-            constrained=constrained,
-            entry_rule=entry_rule,  # type: ignore[arg-type]
-            grammar_prefix=grammar_prefix if constrained else None,
-            instance=instance,
-            sticky_key=sticky_key,
-            interactive=True,
-        )
-        future = self.pool.submit(request, on_event=on_event)
-        return request.id, future
-
-    def cancel_request(self, request_id: str) -> bool:
-        """Cancel one pool request (its rows leave the batch at the next engine step)."""
-        return bool(self._pool is not None and self._pool.cancel(request_id))
+        request = inline_request(self.settings, prompt, **options)
+        return request.id, self.pool.submit(request, on_event=on_event)
 
     def model_statuses(self) -> list[InstanceStatus]:
         """Status of each configured instance (without starting any)."""

@@ -10,6 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from elixir_coder_lsp.inference.types import GenerationRequest, SamplingParams
+from elixir_coder_lsp.settings import Settings
+
 
 @dataclass(frozen=True)
 class FimTokens:
@@ -104,3 +107,33 @@ def bound_by_tokens(prefix: str, suffix: str, tokenizer: Any, max_prefix: int, m
             budget -= cost
         suffix = "\n".join(out)
     return prefix, suffix
+
+
+def inline_request(
+    settings: Settings,
+    prompt: str,
+    *,
+    grammar_prefix: str | None,
+    entry_rule: str,
+    max_new_tokens: int,
+    instance: str | None = None,
+    sticky_key: str | None = None,
+) -> GenerationRequest:
+    """One greedy inline-completion request in the scheduler's interactive lane, stopping at a blank line.
+
+    Constrained (from ``grammar_prefix``) with `generation.constrained` on a local model; a remote
+    server's grammar cannot start after a prefix, so remote completions are only checked afterwards.
+    """
+    model = settings.models.get(instance or settings.routing.default)
+    local = model is None or model.backend == "local"
+    constrained = settings.generation.constrained and grammar_prefix is not None and local
+    return GenerationRequest(
+        prompt=prompt,
+        params=SamplingParams(n=1, temperature=0.0, max_new_tokens=max_new_tokens, stop=["\n\n"]),
+        constrained=constrained,
+        entry_rule=entry_rule,  # type: ignore[arg-type]
+        grammar_prefix=grammar_prefix if constrained else None,
+        instance=instance,
+        sticky_key=sticky_key,
+        interactive=True,
+    )

@@ -417,7 +417,7 @@ class InlineCompletions:
             rid, fut, constrained = await asyncio.shield(pending)
         except asyncio.CancelledError:
             # cancelled while submitting: stop the request as soon as it exists
-            pending.add_done_callback(lambda f: f.cancelled() or f.exception() or self.ls.coder.cancel_request(f.result()[0]))
+            pending.add_done_callback(lambda f: f.cancelled() or f.exception() or self.ls.coder.pool.cancel(f.result()[0]))
             raise
         d.request_id, d.constrained = rid, constrained
         self.stats.started += 1
@@ -431,7 +431,7 @@ class InlineCompletions:
         model = settings.models.get(settings.routing.default)
         key = model.checkpoint if model is not None else None
         if key not in self._fim:
-            self._fim[key] = self.ls.coder.inline_tokenizer(None)
+            self._fim[key] = self.ls.coder.pool.tokenizer(None)  # tokenizer files only, never a model
         return self._fim[key]
 
     @staticmethod
@@ -472,7 +472,7 @@ class InlineCompletions:
             d.handover.cancel()
             d.handover = None
         if d.running and d.request_id:
-            self.ls.coder.cancel_request(d.request_id)
+            self.ls.coder.pool.cancel(d.request_id)
 
     def _from_cache(self, doc: DocState, ctx: InlineContext) -> str | None:
         """A cached completion for this position, or the rest of one the user has been typing."""
