@@ -587,6 +587,19 @@ class ElixirCoder:
 
         return sample
 
+    # -- inline completion (docs/architecture.md, "Inline completion") --------------------------------------
+
+    def inline_ready(self, instance: str | None = None, sticky_key: str | None = None) -> bool:
+        """Whether inline completion may run now: a model is configured and already loaded (never loads one)."""
+        return self.has_model(instance) and self._pool is not None and self._pool.is_ready(instance, sticky_key)
+
+    def start_inline(self, prompt: str, on_event: Callable[[StreamEvent], None] | None = None, **options: Any) -> tuple[str, Any]:
+        """Submit one inline-completion request (inference/fim.py `inline_request`); (request id, Future)."""
+        from elixir_coder_lsp.inference.fim import inline_request
+
+        request = inline_request(self.settings, prompt, **options)
+        return request.id, self.pool.submit(request, on_event=on_event)
+
     def model_statuses(self) -> list[InstanceStatus]:
         """Status of each configured instance (without starting any)."""
         if self._pool is not None:

@@ -26,6 +26,7 @@ from elixir_coder_lsp.lsp.diagnostics import DiagnosticsScheduler, Snapshot
 from elixir_coder_lsp.lsp.fix import fix_job
 from elixir_coder_lsp.lsp.generate import generate_job
 from elixir_coder_lsp.lsp.hover import Explanations
+from elixir_coder_lsp.lsp.inline import InlineCompletions, completion_items, inline_items
 from elixir_coder_lsp.lsp.positions import split_lines, units_to_codepoint
 from elixir_coder_lsp.lsp.jobs import JobManager
 from elixir_coder_lsp.lsp.protocol import ElixirCoderProtocol
@@ -50,6 +51,7 @@ class ElixirCoderServer(LanguageServer):
         self.jobs = JobManager(self)
         self.explanations = Explanations(self.coder)
         self.status = StatusReporter(self)
+        self.inline = InlineCompletions(self)
         self.loop: asyncio.AbstractEventLoop | None = None
         self.settings_ready = asyncio.Event()
         self.real_findings: dict[str, list[Any]] = {}  # last real Credo/Sobelow findings per document (on save)
@@ -230,6 +232,7 @@ def make_server() -> ElixirCoderServer:
     @ls.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: ElixirCoderServer, params: types.DidCloseTextDocumentParams) -> None:
         ls.real_findings.pop(params.text_document.uri, None)
+        ls.inline.forget(params.text_document.uri)
         ls.diagnostics.forget(params.text_document.uri)
 
     @ls.feature(
@@ -246,6 +249,20 @@ def make_server() -> ElixirCoderServer:
     def code_action_resolve(ls: ElixirCoderServer, action: types.CodeAction) -> types.CodeAction:
         # Everything is computed up front; Neovim 0.7 resolves every action, so answer unchanged.
         return action
+
+    @ls.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
+    async def inline_completion(ls: ElixirCoderServer, params: types.InlineCompletionParams) -> types.InlineCompletionList:
+        # async, so pygls can cancel it ($/cancelRequest) and a newer request can cancel it (lsp/inline.py)
+        completion = await ls.inline.complete(params.text_document.uri, params.position)
+        return inline_items(completion, params.position)
+
+    @ls.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions())
+    async def completion(ls: ElixirCoderServer, params: types.CompletionParams) -> types.CompletionList:
+        # inline.asCompletionItem: the inline completion as one item, for clients without inline completion
+        if not ls.config.settings.inline.as_completion_item:
+            return types.CompletionList(is_incomplete=False, items=[])
+        completion = await ls.inline.complete(params.text_document.uri, params.position, "completion")
+        return completion_items(completion, params.position)
 
     @ls.feature(types.TEXT_DOCUMENT_HOVER)
     async def hover(ls: ElixirCoderServer, params: types.HoverParams) -> types.Hover | None:
@@ -305,11 +322,21 @@ def make_server() -> ElixirCoderServer:
             ls.window_log_message(types.LogMessageParams(type=types.MessageType.Info, message="elixirCoder.test.sleep finished"))
             return {"slept": True}
 
+        @ls.command("elixirCoder.test.inlineStats")
+        def cmd_inline_stats(ls: ElixirCoderServer, args: NoArgs) -> dict[str, Any]:
+            """Test-only: the inline completion counters (tests/e2e/test_inline.py, bench/inline.py)."""
+            return ls.inline.stats.to_json()
+
     return ls
 
 
 def _invalid(message: str) -> Exception:
     return JsonRpcInvalidParams.of(ValueError(message))
+
+
+@attrs.define
+class NoArgs:
+    """A command that takes an empty object."""
 
 
 @attrs.define
