@@ -40,8 +40,6 @@ log = logging.getLogger(__name__)
 # Keys the schema accepts although no code path reads them yet: setting one gets a note instead of
 # silence. An entry goes when its feature lands.
 NOT_USED_YET: dict[str, str] = {
-    # lsp/preview.py is ready; this goes once the "Generate code" job calls choose_candidate
-    "generation.preview": "generated code is applied without a preview",
 }
 _noted: set[str] = set()
 

@@ -15,6 +15,8 @@ from elixir_coder_lsp.inference.types import GenerationError, StreamEvent
 from elixir_coder_lsp.lsp.insertion import GenerationSite, find_site, reindent, relocate
 from elixir_coder_lsp.lsp.jobs import Job, JobFailed
 from elixir_coder_lsp.lsp.positions import codepoint_to_units, split_lines, units_to_codepoint
+from elixir_coder_lsp.lsp.preview import choose_candidate
+from elixir_coder_lsp.lsp.protocol import ASK_METHOD
 
 if TYPE_CHECKING:
     from elixir_coder_lsp.lsp.actions import GenerateArgs
@@ -84,7 +86,6 @@ def progress_events(loop: asyncio.AbstractEventLoop, report: Callable[[str], Non
 
 
 JUST_GENERATE = "Just generate"
-ASK_METHOD = "elixirCoder/ask"
 
 
 def ask_params(job_id: str, question: dict[str, Any]) -> dict[str, Any]:
@@ -199,6 +200,8 @@ async def generate_job(server: ElixirCoderServer, job: Job, report: Callable[[st
     job.token.raise_if_cancelled()
     if outcome.status not in ("generated", "not_clean"):
         raise JobFailed(outcome.message or f"generation ended with status {outcome.status}")
+    code = await choose_candidate(server, job.id, outcome)  # generation.preview: the user picks among checked candidates
+    job.token.raise_if_cancelled()
     report("inserting")
     current = server.snapshot(uri)
     if current is None:
@@ -207,7 +210,7 @@ async def generate_job(server: ElixirCoderServer, job: Job, report: Callable[[st
     insert_line = site.insert_line if current.version == snap.version else relocate(current_lines, site, anchor)
     if insert_line is None:
         raise JobFailed("the document changed and the request it was generating for is gone.")
-    edit = insertion_edit(current_lines, insert_line, reindent(outcome.code, site.indent), encoding)
+    edit = insertion_edit(current_lines, insert_line, reindent(code, site.indent), encoding)
     if outcome.status == "not_clean":
         # Still inserted (one edit); its findings show up as diagnostics once the edit is analysed.
         server.window_show_message(types.ShowMessageParams(type=types.MessageType.Warning, message=f"Generated code inserted: {outcome.message}"))

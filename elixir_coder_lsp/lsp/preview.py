@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 from elixir_coder_lsp.cancel import Cancelled
 from elixir_coder_lsp.inference.outcome import GenerationOutcome
+from elixir_coder_lsp.lsp.protocol import ASK_METHOD
 
 if TYPE_CHECKING:
     from elixir_coder_lsp.lsp.server import ElixirCoderServer
 
 PREVIEW_CANDIDATES = 3  # options shown
 PREVIEW_LINES = 3  # first lines of each candidate in its label
-ASK_METHOD = "elixirCoder/ask"
 
 
 def preview_options(outcome: GenerationOutcome, limit: int = PREVIEW_CANDIDATES) -> list[tuple[str, dict[str, str]]]:
