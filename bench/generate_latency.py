@@ -53,6 +53,7 @@ async def run(args: argparse.Namespace) -> dict:
         {
             "models": {"default": {"checkpoint": str(model), "maxNewTokens": args.max_new_tokens}},
             "generation": {"candidates": args.candidates, "temperature": 1.0},
+            "clarification": {"enabled": False},  # times generation alone; asking is a separate step
         }
     )
     uri = "file:///bench/gen.ex"

@@ -11,6 +11,7 @@ from typing import Any
 
 from elixir_coder_lsp.cancel import Cancelled, CancelToken
 from elixir_coder_lsp.settings import Settings
+from elixir_coder_lsp.sources import read_source
 from elixir_coder_lsp.findings import Finding
 from elixir_coder_lsp.inference.outcome import GenerationOutcome
 from elixir_coder_lsp.inference.prompts import extract_code
@@ -63,13 +64,16 @@ class ElixirCoder:
     ) -> None:
         self.settings = settings or Settings()
         self.workspace_root = Path(workspace_root) if workspace_root else None
+        self.workspace_folders: list[Path] = []
         self._helper = helper
         self._owns_helper = helper is None
         self._pool: Any = None
         self._on_status = on_status
         self._lock = threading.Lock()
-        self._credo_config: tuple[Any] | None = None
+        self._credo_configs: dict[Path, Any] = {}  # project root -> its `.credo.exs`, read once
+        self._reported: set[str] = set()
         self._project_tools: Any = None
+        self._clar_sessions: Any = None
 
     # -- shared resources -------------------------------------------------------------------------
 
@@ -100,10 +104,12 @@ class ElixirCoder:
             self._pool.update_settings(settings)
         self._reset_project_tools()
 
-    def set_workspace_root(self, root: Path | None) -> None:
-        """Point the façade at another workspace (real tools and `.credo.exs` are re-read)."""
+    def set_workspace_root(self, root: Path | None, folders: list[Path] | None = None) -> None:
+        """Point the façade at another workspace (real tools and `.credo.exs` are re-read); ``folders`` are
+        all the workspace folders of a multi-root workspace (each file's project falls back to its own)."""
         self.workspace_root = root
-        self._credo_config = None
+        self.workspace_folders = [Path(f) for f in folders or []]
+        self._credo_configs = {}
         self._reset_project_tools()
 
     def _reset_project_tools(self) -> None:
@@ -131,7 +137,7 @@ class ElixirCoder:
         replaced = self.project_tools.replaced_sets(filename) if filename else set()
         sets = [s for s in ("credo", "sobelow") if s not in replaced]
         result = check.analyze(
-            code, filename=filename, settings=self.settings, credo_config=self.credo_config(), helper=self.helper, sets=sets
+            code, filename=filename, settings=self.settings, credo_config=self.credo_config(filename), helper=self.helper, sets=sets
         )
         if result.error:
             raise RuntimeError(f"Diagnostics are unavailable: {result.error}")
@@ -151,22 +157,94 @@ class ElixirCoder:
         """Real Credo on the buffer and real Sobelow on the project, where they run (RealToolResult)."""
         return self.project_tools.check(code, filename)
 
-    def credo_config(self) -> Any:
-        """The workspace's `.credo.exs`, read as data once (call forget_credo_config() when it changes)."""
-        if self.workspace_root is None:
+    def project_root(self, filename: str | None = None) -> Path | None:
+        """The Mix project that holds a file (an umbrella's child app, when it is in one), else the workspace
+        folder that holds it, else the workspace root."""
+        if filename:
+            from elixir_coder_lsp.rules.credo_config import find_project_root
+
+            try:
+                root = find_project_root(filename)
+            except OSError:
+                root = None
+            if root is not None:
+                return root
+            path = Path(filename).resolve()
+            holders = [f for f in self.workspace_folders if path.is_relative_to(f.resolve())]
+            if holders:
+                return max(holders, key=lambda f: len(f.resolve().parts))
+        return self.workspace_root
+
+    def credo_config(self, filename: str | None = None) -> Any:
+        """The `.credo.exs` of the file's project (else the workspace's), read as data once per project."""
+        root = self.project_root(filename)
+        if root is None:
             return None
-        if self._credo_config is None:
+        if root not in self._credo_configs:
             from elixir_coder_lsp.rules import credo_config
 
-            config, error = credo_config.load(self.workspace_root, self.helper)
+            config, error = credo_config.load(root, self.helper)
             if error:
                 log.warning("%s", error)
-            self._credo_config = (config,)
-        return self._credo_config[0]
+            self._credo_configs[root] = config
+        return self._credo_configs[root]
 
     def forget_credo_config(self) -> None:
-        """Re-read `.credo.exs` on next use."""
-        self._credo_config = None
+        """Re-read `.credo.exs` files on next use."""
+        self._credo_configs = {}
+
+    def check_file(self, path: str | Path) -> tuple[list[Finding], str | None]:
+        """Findings of one file on disk, or why it could not be checked (the CLI's `check`, docs/protocol.md).
+
+        The same path as the editor's diagnostics: the built-in rules, replaced by the real Credo/Sobelow
+        where they run for the file's project. Problems with the real tools are logged once each.
+        """
+        path = Path(path)
+        code, error = read_source(path, self.settings.limits.max_document_bytes)
+        if error or code is None:
+            return [], error
+        filename = str(path)
+        try:
+            findings = list(self.analyze(code, filename=filename))
+        except RuntimeError as exc:
+            return [], str(exc)
+        if self.project_tools.replaced_sets(filename):
+            real = self.check_real_tools(code, str(path.resolve()))
+            findings += real.findings
+            for problem in real.errors:
+                if problem not in self._reported:
+                    self._reported.add(problem)
+                    log.warning("%s", problem)
+        return findings, None
+
+    # -- explanations -----------------------------------------------------------------------------
+
+    def prepare_explanation(self, code: str, finding: Finding, *, filename: str | None = None) -> Any:
+        """The structured explanation of one finding: context, the code fixed, retrieved docs (inference/explanation.py)."""
+        from elixir_coder_lsp.inference.explanation import prepare
+
+        return prepare(code, finding, helper=self.helper, workspace_root=self.project_root(filename))
+
+    def explain(self, code: str, findings: list[Finding], *, filename: str | None = None, use_model: bool = True) -> list[str]:
+        """Markdown for each finding (docs/protocol.md `explain`); with ``use_model``, a model-written paragraph
+        is added when a model is available here and its paragraph passes the quality filter (blocking)."""
+        prepared = [self.prepare_explanation(code, f, filename=filename) for f in findings]
+        paragraphs: list[str | None] = [None] * len(prepared)
+        if use_model and prepared:
+            from elixir_coder_lsp.inference.explain_model import Paragraphs, model_available
+
+            if model_available(self.settings):
+                writer = Paragraphs(self)
+                try:
+                    if writer.enabled():
+                        for i, p in enumerate(prepared):
+                            try:
+                                paragraphs[i] = writer.generate(p.context, p.retrieved)
+                            except Exception as exc:  # noqa: BLE001 - the structured explanation stands on its own
+                                log.warning("no model paragraph (%s)", exc)
+                finally:
+                    writer.close()
+        return [p.render(par) for p, par in zip(prepared, paragraphs)]
 
     def summary(self, code: str) -> dict[str, Any] | None:
         """Structural facts (modules, defs, aliases…) or None when the code does not parse."""
@@ -178,12 +256,12 @@ class ElixirCoder:
             log.debug("summary unavailable: %s", exc)
             return None
 
-    def format_code(self, code: str) -> str:
-        """Format with the project's line length; code that does not parse is returned unchanged."""
+    def format_code(self, code: str, filename: str | None = None) -> str:
+        """Format with the line length of the file's project (else the workspace's); code that does not parse is returned unchanged."""
         from elixir_coder_lsp.elixir.errors import HelperError
 
         try:
-            return self.helper.format(code, line_length=formatter_line_length(self.workspace_root))
+            return self.helper.format(code, line_length=formatter_line_length(self.project_root(filename)))
         except HelperError:
             return code
 
@@ -258,13 +336,19 @@ class ElixirCoder:
         n: int | None = None,
         answers: list[str] | None = None,
         candidates: list[Any] | None = None,
+        filename: str | None = None,
     ) -> GenerationOutcome:
-        """Generate–check–repair (docs/architecture.md): one GenerationOutcome, never an exception."""
+        """Generate–check–repair (docs/architecture.md): one GenerationOutcome, never an exception.
+
+        ``filename`` is the file the code goes into: its project's `.credo.exs` and `.formatter.exs` apply.
+        """
         from elixir_coder_lsp.inference.loop import Loop
 
         context = self.generation_context(document, module=module, line=line)
         loop = Loop(
-            self.loop_tools(instance=instance, sticky_key=sticky_key, on_event=on_event, cancel=cancel, context=context),
+            self.loop_tools(
+                instance=instance, sticky_key=sticky_key, on_event=on_event, cancel=cancel, context=context, filename=filename
+            ),
             threshold=self.settings.generation.clean_threshold,
             n=n or self.settings.generation.candidates,
             entry_rule=entry_rule,
@@ -275,168 +359,112 @@ class ElixirCoder:
             prompt, answers, max_attempts=self.settings.generation.max_repair_attempts, candidates=candidates
         )
 
-    # -- clarification (docs/architecture.md, docs/protocol.md) ------------------------------------------------
+    # -- clarification (docs/protocol.md, "Clarifying questions"; the flow lives in inference/asking.py) ------
 
-    def clarification_samples(
-        self,
-        prompt: str,
-        *,
-        entry_rule: str = "start",
-        instance: str | None = None,
-        cancel: CancelToken | None = None,
-        seed: int | None = None,
-    ) -> list[Any]:
-        """Draw `clarification.samples` constrained samples at `clarification.temperature` in one request."""
-        from elixir_coder_lsp.inference.clarification import generate_samples
+    @property
+    def clarification_sessions(self) -> Any:
+        """Open clarification sessions (`inference.clarification.ClarificationSessions`)."""
+        with self._lock:
+            if self._clar_sessions is None:
+                from elixir_coder_lsp.inference.clarification import ClarificationSessions
 
-        cfg, gen = self.settings.clarification, self.settings.generation
-        model = self.settings.models.get(instance or self.settings.routing.default)
-        return generate_samples(
-            lambda request: self.submit(request, cancel=cancel),
-            prompt,
-            n=cfg.samples,
-            temperature=cfg.temperature,
-            max_new_tokens=model.max_new_tokens if model else 512,
-            constrained=gen.constrained,
-            entry_rule=entry_rule,
-            monitors=dict(gen.monitors),
-            instance=instance,
-            seed=seed,
-            context={},  # the same role prompt as generation builds
-        )
+                self._clar_sessions = ClarificationSessions()
+            return self._clar_sessions
 
-    def ask_clarification(
-        self,
-        prompt: str,
-        *,
-        samples: list[Any] | None = None,
-        entry_rule: str = "start",
-        instance: str | None = None,
-        cancel: CancelToken | None = None,
-        seed: int | None = None,
-        rewrite: bool = False,
-    ) -> dict[str, Any]:
+    def clarification_samples(self, prompt: str, **options: Any) -> list[Any]:
+        """Draw `clarification.samples` constrained samples at `clarification.temperature` in one request
+        (options: entry_rule, instance, cancel, seed, context = the file's `generation_context`, on_event)."""
+        from elixir_coder_lsp.inference import asking
+
+        return asking.clarification_samples(self, prompt, **options)
+
+    def ask_clarification(self, prompt: str, **options: Any) -> dict[str, Any]:
         """Sample, cluster and decide; on `ask`, open a session and return its id with the ranked question.
 
         Returns the `clarify` JSON (docs/protocol.md) plus `session_id`, `question` (the top one in
         `elixirCoder/ask` fields, or None) and `samples` (the Sample objects, for reuse as candidates; not
-        JSON). ``samples`` given skips sampling; ``rewrite`` lets the model's question role rewrite the
-        question's text.
+        JSON). Options: ``samples`` (given: no sampling), ``entry_rule``, ``instance``, ``cancel``,
+        ``seed``, ``rewrite`` (the model's question role may rewrite the text), ``context``, ``on_event``.
         """
-        from elixir_coder_lsp.inference.clarification import clarify
+        from elixir_coder_lsp.inference import asking
 
-        cfg = self.settings.clarification
-        if samples is None:
-            samples = self.clarification_samples(prompt, entry_rule=entry_rule, instance=instance, cancel=cancel, seed=seed)
-        ask_model = (lambda text: self._question_text(text, instance, cancel)) if rewrite else None
-        result = clarify(
-            prompt,
-            samples,
-            self.helper,
-            entropy_threshold=cfg.entropy_threshold,
-            cluster_threshold=cfg.cluster_threshold,
-            max_questions=max(1, cfg.max_questions),
-            ask_model=ask_model,
-            require_definitions=entry_rule in ("start", "module_body"),
-        )
-        doc = result.to_json()
-        doc["session_id"] = None
-        doc["question"] = None
-        if result.decision.decision == "ask" and result.question is not None:
-            session = self._clarification_sessions().open(
-                prompt, result.analysis, result.questions, entry_rule=entry_rule, instance=instance
-            )
-            doc["session_id"] = session.id
-            doc["question"] = self._question_json(result.question)
-        doc["samples"] = samples
-        return doc
+        return asking.ask_clarification(self, prompt, **options)
 
-    @staticmethod
-    def _question_json(question: Any) -> dict[str, Any]:
-        # docs/protocol.md `elixirCoder/ask` fields, plus the option-to-cluster partition.
-        return {
-            "question": question.text,
-            "type": question.type,
-            "options": [{"label": o.label, "clusters": o.clusters} for o in question.options],
-            "allowFreeText": question.allow_free_text,
-            "evpi": round(question.evpi, 6),
-        }
-
-    def _question_text(self, text: str, instance: str | None, cancel: CancelToken | None) -> str:
-        """One short, unconstrained completion of the `question` role (for rewriting a question's text)."""
-        request = GenerationRequest(
-            prompt=text,
-            params=SamplingParams(n=1, temperature=0.0, max_new_tokens=64),
-            role="question",
-            instance=instance,
-            context={},
-        )
-        result = self.submit(request, cancel=cancel)
-        return result.completions[0].text if result.completions else ""
-
-    def _clarification_sessions(self) -> Any:
-        with self._lock:
-            sessions = getattr(self, "_clar_sessions", None)
-            if sessions is None:
-                from elixir_coder_lsp.inference.clarification import ClarificationSessions
-
-                sessions = self._clar_sessions = ClarificationSessions()
-            return sessions
-
-    def answer_clarification(
-        self,
-        session_id: str,
-        answer: str,
-        *,
-        on_event: Callable[[StreamEvent], None] | None = None,
-        cancel: CancelToken | None = None,
-        **generate_options: Any,
-    ) -> GenerationOutcome:
+    def answer_clarification(self, session_id: str, answer: str, **options: Any) -> GenerationOutcome:
         """Merge the answer into the session's request and generate with the ordinary generation path.
 
         Raises KeyError for an unknown or expired session. An empty answer ("Just generate") generates
-        from the original request.
+        from the original request. Options: ``on_event``, ``cancel`` and `generate`'s keywords.
         """
-        from elixir_coder_lsp.inference.clarification import merge_answer
+        from elixir_coder_lsp.inference import asking
 
-        session = self._clarification_sessions().take(session_id)
-        question = session.questions[0] if session.questions else None
-        prompt = session.prompt
-        if answer and answer.strip() and question is not None:
-            prompt = merge_answer(session.prompt, question.text, answer)
-        options = {**session.options, **generate_options}
-        outcome = self.generate(prompt, on_event=on_event, cancel=cancel, **options)
-        outcome.attempts = max(outcome.attempts, 1)
-        return outcome
+        return asking.answer_clarification(self, session_id, answer, **options)
 
     def generate_with_clarification(
-        self,
-        prompt: str,
-        answer_fn: Callable[[dict[str, Any]], str | None],
-        *,
-        entry_rule: str = "start",
-        instance: str | None = None,
-        on_event: Callable[[StreamEvent], None] | None = None,
-        cancel: CancelToken | None = None,
-        **generate_options: Any,
+        self, prompt: str, answer_fn: Callable[[dict[str, Any]], str | None], **options: Any
     ) -> GenerationOutcome:
         """Ask first when clarification is enabled and the samples disagree; then generate.
 
         ``answer_fn`` gets the question (`elixirCoder/ask` fields) and returns the answer: an option
         label, free text, "" to just generate, or None when it cannot answer, which gives the
-        `clarification_needed` outcome carrying the question.
+        `clarification_needed` outcome carrying the question. At most `clarification.maxQuestions`
+        questions are asked; on `proceed` the samples already drawn are the first attempt's candidates
+        when they were drawn with the generation settings. Sampling errors and cancellation come back
+        as a `failed` outcome; an exception raised by ``answer_fn`` propagates. Options: ``clarify``
+        (False: never ask), ``entry_rule``, ``instance``, ``on_event``, ``cancel`` and `generate`'s keywords.
         """
-        if not self.settings.clarification.enabled or self.settings.clarification.max_questions < 1:
-            return self.generate(prompt, entry_rule=entry_rule, instance=instance, on_event=on_event, cancel=cancel, **generate_options)
-        asked = self.ask_clarification(prompt, entry_rule=entry_rule, instance=instance, cancel=cancel)
-        if asked["decision"] != "ask" or asked["session_id"] is None:
-            return self.generate(prompt, entry_rule=entry_rule, instance=instance, on_event=on_event, cancel=cancel, **generate_options)
-        answer = answer_fn(asked["question"])
-        if answer is None:
-            self._clarification_sessions().take(asked["session_id"])
-            return GenerationOutcome("clarification_needed", question=asked["question"], attempts=0,
-                                     message="A clarifying question needs an answer.")
-        return self.answer_clarification(asked["session_id"], answer, on_event=on_event, cancel=cancel, **generate_options)
+        from elixir_coder_lsp.inference import asking
+
+        return asking.generate_with_clarification(self, prompt, answer_fn, **options)
+
+    def generate_batch(self, prompts: list[str | dict[str, Any]], **options: Any) -> list[GenerationOutcome]:
+        """Generate for many prompts at once; results come back in input order.
+
+        Each item is a prompt or ``{"prompt", "answer"?}`` (docs/protocol.md, `batch`). The prompts run
+        concurrently, so the batching worker serves their samples in shared forward passes. A prompt
+        that needs an answer gets `clarification_needed` unless its item carries ``answer`` or
+        ``clarify=False``. Options: ``clarify``, ``max_concurrency``, ``on_result(index, outcome)``
+        (called as each finishes) and `generate_with_clarification`'s keywords.
+        """
+        from elixir_coder_lsp.inference import asking
+
+        return asking.generate_batch(self, prompts, **options)
+
+    def clarify_samples(
+        self, prompt: str, samples: list[Any], *, entropy_threshold: float | None = None, cluster_threshold: int | None = None
+    ) -> dict[str, Any]:
+        """The `clarify` report (docs/protocol.md) for given samples, without opening a session.
+
+        Thresholds default to `[clarification]`; raises HelperError when Elixir is unavailable.
+        """
+        from elixir_coder_lsp.inference.clarification import clarify
+
+        cfg = self.settings.clarification
+        result = clarify(
+            prompt,
+            samples,
+            self.helper,
+            entropy_threshold=cfg.entropy_threshold if entropy_threshold is None else entropy_threshold,
+            cluster_threshold=cfg.cluster_threshold if cluster_threshold is None else cluster_threshold,
+            max_questions=max(1, cfg.max_questions),
+        )
+        return result.to_json()
+
+    # -- the grammar ------------------------------------------------------------------------------
+
+    @staticmethod
+    def grammar_rules() -> list[str]:
+        """The grammar's entry rules (`start`, `module_body`, `expr_seq`)."""
+        from elixir_coder_lsp.inference import constraints
+
+        return list(constraints.grammar_rules())
+
+    @staticmethod
+    def grammar_check(text: str, rule: str = "start") -> Any:
+        """Whether the Elixir grammar accepts ``text`` from ``rule`` (accepted, and where it stopped when not)."""
+        from elixir_coder_lsp.inference import constraints
+
+        return constraints.check_text(text, rule)
 
     def fix(
         self,
@@ -493,12 +521,12 @@ class ElixirCoder:
         from elixir_coder_lsp.rules.autofix import fix_all
 
         def autofix(code: str) -> str:
-            return fix_all(code, helper=self.helper, settings=self.settings, filename=filename, credo_config=self.credo_config()).code
+            return fix_all(code, helper=self.helper, settings=self.settings, filename=filename, credo_config=self.credo_config(filename)).code
 
         return LoopTools(
             check=lambda code: self.analyze(code, filename=filename),
             summarize=self.summary,
-            format_code=self.format_code if self.settings.generation.format else None,
+            format_code=(lambda code: self.format_code(code, filename)) if self.settings.generation.format else None,
             autofix=autofix,
             sample=self._sampler(instance, sticky_key, on_event, cancel, context) if use_model else None,
         )
@@ -558,6 +586,19 @@ class ElixirCoder:
             return samples, result.instance
 
         return sample
+
+    # -- inline completion (docs/architecture.md, "Inline completion") --------------------------------------
+
+    def inline_ready(self, instance: str | None = None, sticky_key: str | None = None) -> bool:
+        """Whether inline completion may run now: a model is configured and already loaded (never loads one)."""
+        return self.has_model(instance) and self._pool is not None and self._pool.is_ready(instance, sticky_key)
+
+    def start_inline(self, prompt: str, on_event: Callable[[StreamEvent], None] | None = None, **options: Any) -> tuple[str, Any]:
+        """Submit one inline-completion request (inference/fim.py `inline_request`); (request id, Future)."""
+        from elixir_coder_lsp.inference.fim import inline_request
+
+        request = inline_request(self.settings, prompt, **options)
+        return request.id, self.pool.submit(request, on_event=on_event)
 
     def model_statuses(self) -> list[InstanceStatus]:
         """Status of each configured instance (without starting any)."""

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import sys
 from collections.abc import Sequence
 
 # Subcommand name -> module under elixir_coder_lsp.commands exposing add_arguments(parser) and run(args) -> int.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "batch": ("batch", "generate code for every prompt of a JSON-lines file, one JSON result per line"),
     "check": ("check", "report Credo/Sobelow-style findings for files or directories"),
     "clarify": ("clarify", "cluster samples and decide whether to ask a question"),
     "fix": ("fix", "apply deterministic autofixes"),
@@ -23,7 +23,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="FILE", help="settings file (TOML; keys in docs/protocol.md)")
     parser.add_argument("--json", action="store_true", help="print exactly one JSON document")
-    parser.add_argument("--log-level", default="warning", help="stderr log level")
+    parser.add_argument("--log-level", default=None, help="log level (default: [log] level, else warning)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,13 +40,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one `elixir-coder` subcommand and return its exit code (0 ok, 1 findings, 2 usage/tool error)."""
+    """Run one `elixir-coder` subcommand and return its exit code (0 ok, 1 findings or not clean, 2 usage/tool error, 3 a question needs an answer)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):
         parser.print_help()
         return 2
-    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    from elixir_coder_lsp import logs
+
+    logs.configure(args.log_level or "warning", fmt=logs.CLI_FORMAT)  # subcommands refine it from `[log]`
     try:
         return int(args._run(args))
     except KeyboardInterrupt:
@@ -59,8 +61,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def server_main(argv: Sequence[str] | None = None) -> int:
     """Start the language server on stdio (what editors launch)."""
     parser = argparse.ArgumentParser(prog="elixir-coder-lsp", description="Elixir Coder language server (stdio).")
-    parser.add_argument("--log-file", default="", help="write logs to this file (default: stderr)")
-    parser.add_argument("--log-level", default="info", help="debug | info | warning | error")
+    parser.add_argument("--log-file", default=None, help="write logs to this file (default: log.file, else stderr)")
+    parser.add_argument("--log-level", default=None, help="debug | info | warning | error (default: log.level)")
     parser.add_argument("--stdio", action="store_true", help="accepted for editor compatibility; stdio is the default")
     args = parser.parse_args(argv)
     from elixir_coder_lsp.lsp.server import run_stdio

@@ -40,10 +40,6 @@ log = logging.getLogger(__name__)
 # Keys the schema accepts although no code path reads them yet: setting one gets a note instead of
 # silence. An entry goes when its feature lands.
 NOT_USED_YET: dict[str, str] = {
-    "generation.preview": "generated code is applied without a preview",
-    "inline": "there is no inline completion yet",
-    "log": "the server's log is set by its --log-file and --log-level flags",
-    "clientUi.ask": "there are no clarifying questions to ask yet",
 }
 _noted: set[str] = set()
 

@@ -91,6 +91,12 @@ class Editor:
             if params.type == types.MessageType.Error:
                 self.failures.put_nowait(params.message)
 
+        @self.client.feature(types.WINDOW_SHOW_MESSAGE_REQUEST)
+        def on_question(params: types.ShowMessageRequestParams) -> types.MessageActionItem | None:
+            # A clarifying question (docs/protocol.md, "Jobs"): show it, then take "Just generate".
+            print(f"   [server asks] {params.message} {[a.title for a in params.actions or []]}")
+            return next((a for a in params.actions or [] if a.title == "Just generate"), None)
+
         @self.client.feature("elixirCoder/status")
         def on_status(params: object) -> None:
             pass

@@ -12,7 +12,7 @@ def test_generate_json_shape(tiny_model_dir, tmp_path, capsys, helper):
     config.write_text(
         f'[models.default]\ncheckpoint = "{tiny_model_dir}"\nmaxNewTokens = 40\n[generation]\ncandidates = 6\ntemperature = 1.0\n'
     )
-    code = main(["generate", "add two numbers", "--config", str(config), "--json", "--entry-rule", "expr_seq"])
+    code = main(["generate", "add two numbers", "--config", str(config), "--json", "--entry-rule", "expr_seq", "--no-clarify"])
     doc = json.loads(capsys.readouterr().out)
     assert set(doc) >= {"status", "code", "findings", "attempts", "question"}
     assert doc["status"] in ("generated", "not_clean", "failed")

@@ -13,12 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from elixir_coder_lsp import __version__
-from elixir_coder_lsp.config import load_settings
+from elixir_coder_lsp.commands.common import Progress, cli_settings, make_coder
 from elixir_coder_lsp.excludes import is_excluded
 from elixir_coder_lsp.findings import SEVERITY_RANK, Finding, at_or_above
 from elixir_coder_lsp.rules import catalogue
-from elixir_coder_lsp.rules import credo_config as credo_cfg
-from elixir_coder_lsp.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -66,88 +64,6 @@ def collect_files(paths: Iterable[str], exclude: Iterable[str]) -> Iterator[tupl
                 yield p, None
         else:
             yield p, "no such file or directory"
-
-
-def read_source(path: Path, max_bytes: int | None = None) -> tuple[str | None, str | None]:
-    """(text, None) or (None, reason) for unreadable, too large, binary or non-UTF-8 files."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        return None, f"cannot read: {exc.strerror or exc}"
-    if max_bytes is not None and len(data) > max_bytes:
-        return None, f"too large ({len(data)} bytes, limit {max_bytes})"
-    if b"\x00" in data:
-        return None, "binary file (contains NUL bytes)"
-    try:
-        return data.decode("utf-8"), None
-    except UnicodeDecodeError as exc:
-        return None, f"not valid UTF-8 (byte {exc.start})"
-
-
-def _load_settings(config: str | None) -> Settings:
-    settings, errors = load_settings(config_file=config)
-    for msg in errors:
-        print(f"elixir-coder: {msg}", file=sys.stderr)
-    return settings
-
-
-class Checker:
-    """Checks files with the real Credo/Sobelow where they run (checks.credo/sobelow), else the built-in rules."""
-
-    def __init__(self, settings: Settings | None = None, helper: Any = None) -> None:
-        from elixir_coder_lsp.tools.project_tools import ProjectTools
-
-        self.settings = settings
-        self.helper = helper
-        self._configs: dict[Path | None, Any] = {}
-        self.tools = ProjectTools(None, settings or Settings())
-        self._reported: set[str] = set()
-
-    def _credo_config(self, path: Path) -> Any:
-        root = credo_cfg.find_project_root(path)
-        if root not in self._configs:
-            cfg = None
-            if root is not None:
-                cfg, err = credo_cfg.load(root, self._helper())
-                if err:
-                    print(f"elixir-coder: {err}", file=sys.stderr)
-            self._configs[root] = cfg
-        return self._configs[root]
-
-    def _helper(self) -> Any:
-        if self.helper is None:
-            from elixir_coder_lsp.elixir.client import default_helper
-
-            self.helper = default_helper()
-        return self.helper
-
-    def check_file(self, path: Path) -> tuple[list[Finding], str | None]:
-        """Findings of one file, or an error message."""
-        from elixir_coder_lsp.inference.check import analyze
-
-        code, err = read_source(path, self.settings.limits.max_document_bytes if self.settings is not None else None)
-        if err:
-            return [], err
-        replaced = self.tools.replaced_sets(str(path))
-        result = analyze(
-            code,
-            filename=str(path),
-            settings=self.settings,
-            credo_config=self._credo_config(path),
-            helper=self._helper(),
-            sets=[s for s in ("credo", "sobelow") if s not in replaced],
-        )
-        if result.error:
-            return [], result.error
-        findings = list(result.findings)
-        if replaced:
-            real = self.tools.check(code, str(path.resolve()))
-            findings += real.findings
-            for problem in real.errors:
-                if problem not in self._reported:
-                    self._reported.add(problem)
-                    print(f"elixir-coder: {problem}", file=sys.stderr)
-        return findings, None
 
 
 def sarif(findings: list[Finding], errors: list[FileError], base: Path) -> dict[str, Any]:
@@ -235,21 +151,30 @@ def sarif(findings: list[Finding], errors: list[FileError], base: Path) -> dict[
 def run(args: argparse.Namespace) -> int:
     """Check the paths; exit 0 clean, 1 findings at/above --fail-on, 2 nothing could be checked."""
     fmt = "json" if getattr(args, "json", False) else args.format
-    settings = _load_settings(getattr(args, "config", None))
+    settings, root = cli_settings(args, args.paths)
     exclude = list(settings.checks.exclude)
-    checker = Checker(settings)
     findings: list[Finding] = []
     errors: list[FileError] = []
     checked = 0
-    for path, err in collect_files(args.paths, exclude):
-        if err is None:
-            found, err = checker.check_file(path)
-            findings.extend(found)
-        if err:
-            errors.append(FileError(str(path), err))
-            print(f"elixir-coder: {path}: {err}", file=sys.stderr)
-        else:
-            checked += 1
+    files = list(collect_files(args.paths, exclude))
+    progress = Progress(len(files), "checking", enabled=None if len(files) > 20 else False)
+    from elixir_coder_lsp.elixir.client import default_helper
+
+    coder = make_coder(settings, root, helper=default_helper())
+    try:
+        for path, err in files:
+            if err is None:
+                found, err = coder.check_file(path)  # the editor's checking path (docs/architecture.md)
+                findings.extend(found)
+            progress.advance()
+            if err:
+                errors.append(FileError(str(path), err))
+                print(f"elixir-coder: {path}: {err}", file=sys.stderr)
+            else:
+                checked += 1
+    finally:
+        progress.close()
+        coder.close()
 
     if fmt == "json":
         doc = {

@@ -69,9 +69,8 @@ def load_samples(text: str) -> tuple[str, list[Any]]:
 
 def run(args: argparse.Namespace) -> int:
     """Print the clarification JSON; exit 0 (decided, ask or proceed) or 2 (bad input or no Elixir)."""
-    from elixir_coder_lsp.config import load_settings
+    from elixir_coder_lsp.commands.common import cli_settings, make_coder
     from elixir_coder_lsp.elixir.client import HelperError, default_helper
-    from elixir_coder_lsp.inference.clarification import clarify
 
     try:
         if args.samples == "-":
@@ -89,23 +88,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"elixir-coder clarify: {args.samples}: {detail}", file=sys.stderr)
         return 2
 
-    settings, errors = load_settings(config_file=args.config)
-    for msg in errors:
-        print(f"elixir-coder: {msg}", file=sys.stderr)
-    cfg = settings.clarification
-    entropy_threshold = cfg.entropy_threshold if args.entropy_threshold is None else args.entropy_threshold
-    cluster_threshold = cfg.cluster_threshold if args.cluster_threshold is None else args.cluster_threshold
+    settings, root = cli_settings(args)
+    coder = make_coder(settings, root, helper=default_helper())
     try:
-        result = clarify(
-            prompt,
-            samples,
-            default_helper(),
-            entropy_threshold=entropy_threshold,
-            cluster_threshold=cluster_threshold,
-            max_questions=max(1, cfg.max_questions),
+        report = coder.clarify_samples(
+            prompt, samples, entropy_threshold=args.entropy_threshold, cluster_threshold=args.cluster_threshold
         )
     except HelperError as exc:
         print(f"elixir-coder clarify: the Elixir helper is unavailable: {exc}", file=sys.stderr)
         return 2
-    print(json.dumps(result.to_json(), ensure_ascii=False, indent=None if args.json else 2))
+    finally:
+        coder.close()
+    print(json.dumps(report, ensure_ascii=False, indent=None if args.json else 2))
     return 0

@@ -8,8 +8,8 @@ import re
 import sys
 from pathlib import Path
 
-from elixir_coder_lsp.commands.check import Checker, _load_settings, read_source
-from elixir_coder_lsp.inference.explanation import prepare
+from elixir_coder_lsp.sources import read_source
+from elixir_coder_lsp.commands.common import cli_settings, make_coder
 
 _TARGET = re.compile(r"^(?P<file>.+?):(?P<line>\d+)(?::(?P<col>\d+))?$")
 
@@ -32,19 +32,18 @@ def run(args: argparse.Namespace) -> int:
     if err:
         print(f"elixir-coder explain: {path}: {err}", file=sys.stderr)
         return 2
-    settings = _load_settings(getattr(args, "config", None))
-    checker = Checker(settings)
-    found, err = checker.check_file(path)
-    if err:
-        print(f"elixir-coder explain: {path}: {err}", file=sys.stderr)
-        return 2
-    here = [f for f in found if f.contains(line, col)]
-    from elixir_coder_lsp.tools.project import find_project_root
-
-    root = find_project_root(path)
-    prepared = [prepare(code or "", f, helper=checker.helper, workspace_root=root) for f in here]
-    paragraphs = _paragraphs(prepared, settings) if prepared and not getattr(args, "no_model", False) else [None] * len(prepared)
-    docs = [{"finding": f.to_json(), "markdown": p.render(par)} for f, p, par in zip(here, prepared, paragraphs)]
+    settings, root = cli_settings(args, [path])
+    coder = make_coder(settings, root)
+    try:
+        found, err = coder.check_file(path)
+        if err:
+            print(f"elixir-coder explain: {path}: {err}", file=sys.stderr)
+            return 2
+        here = [f for f in found if f.contains(line, col)]
+        markdown = coder.explain(code or "", here, filename=str(path), use_model=not getattr(args, "no_model", False))
+    finally:
+        coder.close()
+    docs = [{"finding": f.to_json(), "markdown": text} for f, text in zip(here, markdown)]
     if getattr(args, "json", False):
         print(json.dumps({"explanations": docs}, ensure_ascii=False))
     elif docs:
@@ -52,28 +51,3 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"No findings at {args.target}.", file=sys.stderr)
     return 0 if docs else 1
-
-
-def _paragraphs(prepared: list, settings: object) -> list[str | None]:
-    """The model paragraph for each finding when a model is configured and available locally (blocking)."""
-    from elixir_coder_lsp.api import ElixirCoder
-    from elixir_coder_lsp.inference.explain_model import Paragraphs, model_available
-
-    if settings is None or not model_available(settings):
-        return [None] * len(prepared)
-    coder = ElixirCoder(settings)
-    try:
-        writer = Paragraphs(coder)
-        if not writer.enabled():
-            return [None] * len(prepared)
-        out: list[str | None] = []
-        for p in prepared:
-            try:
-                out.append(writer.generate(p.context, p.retrieved))
-            except Exception as exc:  # noqa: BLE001 - the structured explanation stands on its own
-                print(f"elixir-coder explain: no model paragraph ({exc})", file=sys.stderr)
-                out.append(None)
-        writer.close()
-        return out
-    finally:
-        coder.close()

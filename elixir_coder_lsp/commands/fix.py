@@ -7,7 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from elixir_coder_lsp.commands.check import _load_settings, read_source
+from elixir_coder_lsp.sources import read_source
+from elixir_coder_lsp.commands.common import cli_settings, make_coder
 from elixir_coder_lsp.findings import at_or_above
 
 NO_MODEL = "elixir-coder: no model is configured; applying deterministic fixes only (see --no-model)"
@@ -22,17 +23,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print {"code", "fixed", "remaining", "attempts", "phases"}; exit 1 when errors remain, 2 on tool errors."""
-    from elixir_coder_lsp.api import ElixirCoder
     from elixir_coder_lsp.elixir.client import default_helper
-    from elixir_coder_lsp.rules.credo_config import find_project_root
 
-    settings = _load_settings(getattr(args, "config", None))
     path = Path(args.path)
+    settings, root = cli_settings(args, [path])
     code, err = read_source(path, settings.limits.max_document_bytes) if path.is_file() else (None, "no such file")
     if err or code is None:
         print(f"elixir-coder: {path}: {err}", file=sys.stderr)
         return 2
-    coder = ElixirCoder(settings, workspace_root=find_project_root(path), helper=default_helper())
+    coder = make_coder(settings, root, helper=default_helper())
     try:
         use_model = not args.no_model and coder.has_model()
         if not args.no_model and not use_model:

@@ -27,9 +27,9 @@ def _files(paths: list[str]) -> list[Path]:
 
 def run(args: argparse.Namespace) -> int:
     """Check each file; exit 0 when all are accepted, 1 otherwise, 2 on usage or read errors."""
-    from elixir_coder_lsp.inference.constraints import check_text, grammar_rules
+    from elixir_coder_lsp.api import ElixirCoder
 
-    if args.rule not in grammar_rules():
+    if args.rule not in ElixirCoder.grammar_rules():
         print(f"grammar-check: unknown rule {args.rule!r}", file=sys.stderr)
         return 2
     rows: list[dict[str, Any]] = []
@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"grammar-check: cannot read {path}: {exc}", file=sys.stderr)
             failed_io = True
             continue
-        res = check_text(text, args.rule)
+        res = ElixirCoder.grammar_check(text, args.rule)
         row: dict[str, Any] = {"path": str(path), "accepted": res.accepted}
         if not res.accepted:
             row.update(line=res.line, column=res.column, offset=res.offset)

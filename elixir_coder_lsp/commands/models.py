@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
 from typing import TYPE_CHECKING, Any
 
 from elixir_coder_lsp.inference.types import InstanceStatus
@@ -22,9 +20,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = "Lists settings (models.NAME) and, where a pool runs in this process, live state and metrics."
 
 
-def instances(settings: Settings, pool: ModelPool | None = None) -> list[dict[str, Any]]:
-    """One row per configured instance; live figures come from ``pool.statuses()`` when a pool is given."""
-    live: dict[str, InstanceStatus] = {s.name: s for s in pool.statuses()} if pool is not None else {}
+def instances(settings: Settings, pool: ModelPool | Any = None) -> list[dict[str, Any]]:
+    """One row per configured instance; live figures come from ``pool.statuses()`` (a pool or the façade's
+    ``model_statuses``) when one is given."""
+    statuses = getattr(pool, "statuses", None) or getattr(pool, "model_statuses", None)
+    live: dict[str, InstanceStatus] = {s.name: s for s in statuses()} if statuses is not None else {}
     rows = []
     for name, ms in settings.models.items():
         st = live.get(name) or InstanceStatus(name=name, checkpoint=ms.checkpoint, backend=ms.backend)
@@ -52,12 +52,14 @@ def format_table(rows: list[dict[str, Any]]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Print the instances as a table, or `{"instances": [...]}` with --json."""
-    from elixir_coder_lsp.config import load_settings
+    from elixir_coder_lsp.commands.common import cli_settings, make_coder
 
-    settings, problems = load_settings(workspace_root=os.getcwd(), config_file=getattr(args, "config", None))
-    for problem in problems:
-        print(problem, file=sys.stderr)
-    rows = instances(settings)
+    settings, root = cli_settings(args)
+    coder = make_coder(settings, root)
+    try:
+        rows = instances(settings, coder)  # the façade starts nothing to answer this
+    finally:
+        coder.close()
     if getattr(args, "json", False):
         print(json.dumps({"instances": rows}))
     else:

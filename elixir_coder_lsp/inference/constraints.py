@@ -212,14 +212,24 @@ class MaskStore:
         *,
         extra_rules: str | None = None,
         monitors: Mapping[str, bool] | None = None,
-    ) -> SequenceConstraint:
-        """A fresh constraint for one sequence: the grammar (entry rule + extra rules) and monitors."""
+        prefix: str | None = None,
+    ) -> SequenceConstraint | None:
+        """A fresh constraint for one sequence: the grammar (entry rule + extra rules) and monitors.
+
+        With ``prefix`` (GenerationRequest.grammar_prefix) the matcher first consumes that text and the
+        constraint is open-ended: the sample is a fragment that may stop anywhere. None when the grammar
+        rejects the prefix (the user is mid-edit): the sample is then drawn unconstrained.
+        """
         mons: list[Any] = []
-        if monitors and any(monitors.values()):
+        if monitors and any(monitors.values()) and prefix is None:
+            # monitors judge whole programs; a fragment after a prefix is checked by the caller instead
             from elixir_coder_lsp.inference.monitors import build_monitors
 
             mons = build_monitors(monitors)
-        return SequenceConstraint(self, self._pristine(entry_rule, extra_rules), mons)
+        constraint = SequenceConstraint(self, self._pristine(entry_rule, extra_rules), mons)
+        if prefix is not None and not constraint.consume_prefix(prefix):
+            return None
+        return constraint
 
 
 _stores_lock = threading.Lock()
@@ -285,6 +295,19 @@ class SequenceConstraint:
         self.monitors = monitors
         self._bytes = bytearray()
         self._monitor_error: str | None = None
+        self.open_ended = False  # after a grammar prefix: EOS is allowed anywhere (the sample is a fragment)
+
+    def consume_prefix(self, text: str) -> bool:
+        """Feed a forced prefix to the matcher before sampling; False when the grammar rejects it."""
+        data = text.encode("utf-8")
+        tokens = self.store.ll_tokenizer.tokenize_bytes(data) if data else []
+        if tokens and self.matcher.try_consume_tokens(tokens) != len(tokens):
+            return False
+        if self.matcher.is_error():
+            return False
+        self._bytes += data
+        self.open_ended = True
+        return True
 
     @property
     def text(self) -> str:
@@ -339,13 +362,15 @@ class SequenceConstraint:
 
     def allows(self, token_id: int) -> bool:
         """Whether this one token may come next (grammar and monitors); cheaper than a full mask."""
+        if self.open_ended and token_id in self.store.eos_tokens:
+            return self.error is None
         if self.error is not None or self.matcher.validate_tokens([token_id]) != 1:
             return False
         return not self.monitors or token_id not in self.banned_tokens()
 
     def can_stop(self) -> bool:
-        """The grammar is complete here: EOS is allowed."""
-        return self.error is None and self.matcher.is_accepting()
+        """The grammar is complete here (or the sample is an open-ended fragment): EOS is allowed."""
+        return self.error is None and (self.open_ended or self.matcher.is_accepting())
 
     def is_finished(self) -> bool:
         """Nothing more can be added (the matcher stopped, or the constraint is in error)."""
@@ -432,6 +457,10 @@ def apply_mask(logits: Any, constraints: Sequence[SequenceConstraint | None], *,
     v = logits.shape[1]
     allowed = _unpack(bitmask[rows], min(v, n_vocab))
     for j, i in enumerate(rows):
+        if constraints[i].open_ended and constraints[i].error is None:  # type: ignore[union-attr]
+            for eos in store.eos_tokens:
+                if eos < allowed.shape[1]:
+                    allowed[j, eos] = True
         banned = constraints[i].banned_tokens()  # type: ignore[union-attr]
         if banned:
             idx = torch.tensor([b for b in banned if b < allowed.shape[1]], dtype=torch.long)

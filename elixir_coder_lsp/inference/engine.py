@@ -344,7 +344,8 @@ class Engine:
             try:
                 store = self.serving.mask_store()
                 constraints = [
-                    store.constraint(req.entry_rule, extra_rules=req.extra_rules, monitors=req.monitors) for _ in range(state.rows)
+                    store.constraint(req.entry_rule, extra_rules=req.extra_rules, monitors=req.monitors, prefix=req.grammar_prefix)
+                    for _ in range(state.rows)
                 ]
             except Exception as exc:  # noqa: BLE001 - a grammar problem fails this request only
                 self.scheduler.finish([state])

@@ -181,6 +181,8 @@ class Loop:
         clean = next((c for c in ranked if not blocking(c.findings, self.threshold)), None)
         best = clean or ranked[0]
         outcome.code, outcome.findings = best.code, best.findings
+        # the other checked candidates, best first, for generation.preview (lsp/preview.py)
+        outcome.extra["ranked"] = [(c.code, len(c.findings)) for c in [best, *(c for c in ranked if c is not best)]]
         if best.sample.closed_tokens:
             outcome.extra["closed_tokens"] = best.sample.closed_tokens
         if clean is None:

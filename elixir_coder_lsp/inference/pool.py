@@ -152,6 +152,24 @@ class ModelPool:
             instances = list(self._instances.values())
         return [self._status_of(inst) for inst in instances]
 
+    def is_ready(self, instance: str | None = None, sticky_key: str | None = None) -> bool:
+        """Whether the instance a request would go to can serve it without loading a model first.
+
+        A local replica is ready once its worker has loaded (idle or busy); a remote server is ready
+        unless it failed. Nothing is started (inline completion asks this on every keystroke).
+        """
+        try:
+            name = self.choose_instance(GenerationRequest(prompt="", instance=instance, sticky_key=sticky_key))
+        except GenerationError:
+            return False
+        with self._lock:
+            inst = self._instances.get(name)
+            if inst is None:
+                return False
+            if inst.settings.backend == "openai":
+                return all(b is None or b.status().state != "failed" for b in inst.replicas)
+            return any(b is not None and b.status().state in ("idle", "busy") for b in inst.replicas)
+
     def preload(self) -> None:
         """Start the instances whose settings say preload = true."""
         with self._lock:

@@ -40,6 +40,11 @@ class GenerationRequest:
     constrained: bool = False
     entry_rule: EntryRule = "start"
     extra_rules: str | None = None  # extra grammar text for this request (names in scope)
+    # Text the grammar consumes before the first sampled token (inline completion: the enclosing `def`
+    # up to the cursor, docs/architecture.md "Inline completion"). The output is then a fragment: it may
+    # stop wherever the model stops, and a prefix the grammar rejects leaves the request unconstrained.
+    grammar_prefix: str | None = None
+    interactive: bool = False  # the scheduler's small priority lane (inline completion)
     monitors: dict[str, bool] | None = None  # monitor name -> enabled (None = settings default)
     instance: str | None = None  # named model instance; None = routing decides
     sticky_key: str | None = None  # e.g. document URI, keeps one A/B variant per document

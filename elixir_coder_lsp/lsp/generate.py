@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
+from elixir_coder_lsp.cancel import Cancelled
 from elixir_coder_lsp.inference.types import GenerationError, StreamEvent
 from elixir_coder_lsp.lsp.insertion import GenerationSite, find_site, reindent, relocate
 from elixir_coder_lsp.lsp.jobs import Job, JobFailed
 from elixir_coder_lsp.lsp.positions import codepoint_to_units, split_lines, units_to_codepoint
+from elixir_coder_lsp.lsp.preview import choose_candidate
+from elixir_coder_lsp.lsp.protocol import ASK_METHOD
 
 if TYPE_CHECKING:
     from elixir_coder_lsp.lsp.actions import GenerateArgs
     from elixir_coder_lsp.lsp.server import ElixirCoderServer
+
+log = logging.getLogger(__name__)
 
 NOTHING_HERE = (
     "Nothing to generate from here: put the cursor on a comment (e.g. `# TODO: …`) or a `@doc`, "
@@ -78,6 +85,76 @@ def progress_events(loop: asyncio.AbstractEventLoop, report: Callable[[str], Non
     return on_event
 
 
+JUST_GENERATE = "Just generate"
+
+
+def ask_params(job_id: str, question: dict[str, Any]) -> dict[str, Any]:
+    """`elixirCoder/ask` params (docs/protocol.md): {jobId, question, options: [{label, description?}], allowFreeText}."""
+    options = []
+    for o in question.get("options", []):
+        item = {"label": o["label"]}
+        if o.get("description"):
+            item["description"] = o["description"]
+        options.append(item)
+    return {"jobId": job_id, "question": question["question"], "options": options, "allowFreeText": bool(question.get("allowFreeText", True))}
+
+
+def _field(obj: Any, name: str) -> Any:
+    """A field of a client reply, whether pygls gives it as a dict or as an object."""
+    if isinstance(obj, dict):
+        return obj.get(name)
+    return getattr(obj, name, None)
+
+
+async def ask_user(server: ElixirCoderServer, job: Job, question: dict[str, Any]) -> str | None:
+    """Put the question to the user: the answer, "" for "Just generate", None when dismissed or cancelled."""
+    params = ask_params(job.id, question)
+    if server.config.settings.client_ui.ask:
+        reply = await server.protocol.send_request_async(ASK_METHOD, params)
+        if reply is None or _field(reply, "cancelled"):
+            return None
+        answer = _field(reply, "answer")
+        return None if answer is None else str(answer)
+    actions = [types.MessageActionItem(title=o["label"]) for o in params["options"]] + [types.MessageActionItem(title=JUST_GENERATE)]
+    picked = await server.window_show_message_request_async(
+        types.ShowMessageRequestParams(type=types.MessageType.Info, message=params["question"], actions=actions)
+    )
+    if picked is None:
+        return None
+    title = _field(picked, "title")
+    return "" if title in (None, JUST_GENERATE) else str(title)
+
+
+def ask_from_thread(server: ElixirCoderServer, job: Job, loop: asyncio.AbstractEventLoop) -> Callable[[dict[str, Any]], str | None]:
+    """An answer_fn for the façade, called on a worker thread: asks on the loop and waits, watching the job's token.
+
+    A dismissed question cancels the job (docs/protocol.md): the token is set and Cancelled raised.
+    """
+
+    def answer(question: dict[str, Any]) -> str | None:
+        job.token.raise_if_cancelled()
+        future = asyncio.run_coroutine_threadsafe(ask_user(server, job, question), loop)
+        while True:
+            try:
+                reply = future.result(timeout=0.1)
+                break
+            except concurrent.futures.TimeoutError:
+                if job.token.cancelled:
+                    future.cancel()
+                    raise Cancelled(job.token.reason) from None
+            except Exception as exc:  # noqa: BLE001 - a client that fails the request dismissed it
+                log.info("job %s: the question was not answered: %s", job.id, exc)
+                reply = None
+                break
+        if reply is None:
+            job.token.cancel("the clarifying question was dismissed")
+            raise Cancelled(job.token.reason)
+        log.info("job %s: clarifying answer %r", job.id, reply)
+        return reply
+
+    return answer
+
+
 async def generate_job(server: ElixirCoderServer, job: Job, report: Callable[[str], None], args: GenerateArgs) -> types.WorkspaceEdit | None:
     """Job work for `elixirCoder.generate` {uri, range, prompt?, instance?}."""
     uri = job.uri
@@ -99,12 +176,16 @@ async def generate_job(server: ElixirCoderServer, job: Job, report: Callable[[st
         raise JobFailed(NOTHING_HERE)
     anchor = lines[site.anchor[0] : site.anchor[1] + 1]
     on_event = progress_events(loop, report)
+    answer_fn = ask_from_thread(server, job, loop)
     try:
+        # Sample and decide first (when clarification is on); an asked question goes to the user.
         outcome = await loop.run_in_executor(
             server.executor,
-            lambda: coder.generate(
+            lambda: coder.generate_with_clarification(
                 site.request,
+                answer_fn,
                 document=snap.text,
+                filename=snap.path,
                 entry_rule=site.entry_rule,
                 module=site.module,
                 line=site.insert_line,
@@ -119,6 +200,8 @@ async def generate_job(server: ElixirCoderServer, job: Job, report: Callable[[st
     job.token.raise_if_cancelled()
     if outcome.status not in ("generated", "not_clean"):
         raise JobFailed(outcome.message or f"generation ended with status {outcome.status}")
+    code = await choose_candidate(server, job.id, outcome)  # generation.preview: the user picks among checked candidates
+    job.token.raise_if_cancelled()
     report("inserting")
     current = server.snapshot(uri)
     if current is None:
@@ -127,7 +210,7 @@ async def generate_job(server: ElixirCoderServer, job: Job, report: Callable[[st
     insert_line = site.insert_line if current.version == snap.version else relocate(current_lines, site, anchor)
     if insert_line is None:
         raise JobFailed("the document changed and the request it was generating for is gone.")
-    edit = insertion_edit(current_lines, insert_line, reindent(outcome.code, site.indent), encoding)
+    edit = insertion_edit(current_lines, insert_line, reindent(code, site.indent), encoding)
     if outcome.status == "not_clean":
         # Still inserted (one edit); its findings show up as diagnostics once the edit is analysed.
         server.window_show_message(types.ShowMessageParams(type=types.MessageType.Warning, message=f"Generated code inserted: {outcome.message}"))

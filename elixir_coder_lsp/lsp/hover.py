@@ -15,7 +15,7 @@ from typing import Any
 
 from elixir_coder_lsp.findings import Finding
 from elixir_coder_lsp.inference.explain_model import Paragraphs
-from elixir_coder_lsp.inference.explanation import Prepared, prepare
+from elixir_coder_lsp.inference.explanation import Prepared
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ class Explanations:
             if hit is not None:
                 self._cache.move_to_end(key)
                 return hit
-        result = prepare(text, finding, helper=self.coder.helper, workspace_root=self.coder.workspace_root)
+        result = self.coder.prepare_explanation(text, finding, filename=finding.file)
         with self._lock:
             self._cache[key] = result
             while len(self._cache) > CACHE_SIZE:

@@ -21,6 +21,9 @@ from pygls.exceptions import JsonRpcInvalidParams
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import _prepare_command_arguments, lsp_method
 
+# the server-to-client request that puts a question (or a candidate preview) to the user
+ASK_METHOD = "elixirCoder/ask"
+
 log = logging.getLogger(__name__)
 
 

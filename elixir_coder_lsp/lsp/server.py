@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from pygls.exceptions import JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
-from elixir_coder_lsp import __version__
+from elixir_coder_lsp import __version__, logs
 from elixir_coder_lsp.api import NO_MODEL_HELP, ElixirCoder
 from elixir_coder_lsp.inference.types import InstanceStatus
 from elixir_coder_lsp.lsp import actions as lsp_actions
@@ -27,6 +26,7 @@ from elixir_coder_lsp.lsp.diagnostics import DiagnosticsScheduler, Snapshot
 from elixir_coder_lsp.lsp.fix import fix_job
 from elixir_coder_lsp.lsp.generate import generate_job
 from elixir_coder_lsp.lsp.hover import Explanations
+from elixir_coder_lsp.lsp.inline import InlineCompletions, completion_items, inline_items
 from elixir_coder_lsp.lsp.positions import split_lines, units_to_codepoint
 from elixir_coder_lsp.lsp.jobs import JobManager
 from elixir_coder_lsp.lsp.protocol import ElixirCoderProtocol
@@ -51,11 +51,14 @@ class ElixirCoderServer(LanguageServer):
         self.jobs = JobManager(self)
         self.explanations = Explanations(self.coder)
         self.status = StatusReporter(self)
+        self.inline = InlineCompletions(self)
         self.loop: asyncio.AbstractEventLoop | None = None
         self.settings_ready = asyncio.Event()
         self.real_findings: dict[str, list[Any]] = {}  # last real Credo/Sobelow findings per document (on save)
         self._reported_errors: set[str] = set()
         self._shown_setting_errors: tuple[str, ...] = ()
+        # (--log-level, --log-file) of run_stdio, each None when `[log]` decides; None: logging is not ours
+        self.log_flags: tuple[str | None, str | None] | None = None
         self.diagnostics = DiagnosticsScheduler(
             snapshot=self.snapshot,
             analyze=lambda snap: self.coder.analyze(snap.text, filename=snap.path) + self.real_findings.get(snap.uri, []),
@@ -119,6 +122,10 @@ class ElixirCoderServer(LanguageServer):
     def apply_settings(self, errors: list[str]) -> None:
         """Push recomputed settings into the pipeline; show setting errors in one message, once per change."""
         self.coder.update_settings(self.config.settings)
+        if self.log_flags is not None:
+            level, file = self.log_flags
+            log_error = logs.configure(level or self.config.settings.log.level, self.config.settings.log.file if file is None else file)
+            errors = errors + ([log_error] if log_error else [])
         if errors and tuple(errors) != self._shown_setting_errors:
             self._shown_setting_errors = tuple(errors)
             self.window_show_message(
@@ -162,7 +169,8 @@ def make_server() -> ElixirCoderServer:
         ls.loop = asyncio.get_running_loop()
         root = params.root_uri or (params.workspace_folders[0].uri if params.workspace_folders else None)
         ls.config.workspace_root = Path(to_fs_path(root)) if root else None
-        ls.coder.set_workspace_root(ls.config.workspace_root)
+        folders = [Path(to_fs_path(f.uri)) for f in params.workspace_folders or []]
+        ls.coder.set_workspace_root(ls.config.workspace_root, folders)
         opts = params.initialization_options if isinstance(params.initialization_options, dict) else None
         ls.config.init_options = opts
         ls.config.recompute()  # errors are shown after `initialized`, once workspace/configuration is in
@@ -224,6 +232,7 @@ def make_server() -> ElixirCoderServer:
     @ls.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: ElixirCoderServer, params: types.DidCloseTextDocumentParams) -> None:
         ls.real_findings.pop(params.text_document.uri, None)
+        ls.inline.forget(params.text_document.uri)
         ls.diagnostics.forget(params.text_document.uri)
 
     @ls.feature(
@@ -240,6 +249,20 @@ def make_server() -> ElixirCoderServer:
     def code_action_resolve(ls: ElixirCoderServer, action: types.CodeAction) -> types.CodeAction:
         # Everything is computed up front; Neovim 0.7 resolves every action, so answer unchanged.
         return action
+
+    @ls.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
+    async def inline_completion(ls: ElixirCoderServer, params: types.InlineCompletionParams) -> types.InlineCompletionList:
+        # async, so pygls can cancel it ($/cancelRequest) and a newer request can cancel it (lsp/inline.py)
+        completion = await ls.inline.complete(params.text_document.uri, params.position)
+        return inline_items(completion, params.position)
+
+    @ls.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions())
+    async def completion(ls: ElixirCoderServer, params: types.CompletionParams) -> types.CompletionList:
+        # inline.asCompletionItem: the inline completion as one item, for clients without inline completion
+        if not ls.config.settings.inline.as_completion_item:
+            return types.CompletionList(is_incomplete=False, items=[])
+        completion = await ls.inline.complete(params.text_document.uri, params.position, "completion")
+        return completion_items(completion, params.position)
 
     @ls.feature(types.TEXT_DOCUMENT_HOVER)
     async def hover(ls: ElixirCoderServer, params: types.HoverParams) -> types.Hover | None:
@@ -299,11 +322,21 @@ def make_server() -> ElixirCoderServer:
             ls.window_log_message(types.LogMessageParams(type=types.MessageType.Info, message="elixirCoder.test.sleep finished"))
             return {"slept": True}
 
+        @ls.command("elixirCoder.test.inlineStats")
+        def cmd_inline_stats(ls: ElixirCoderServer, args: NoArgs) -> dict[str, Any]:
+            """Test-only: the inline completion counters (tests/e2e/test_inline.py, bench/inline.py)."""
+            return ls.inline.stats.to_json()
+
     return ls
 
 
 def _invalid(message: str) -> Exception:
     return JsonRpcInvalidParams.of(ValueError(message))
+
+
+@attrs.define
+class NoArgs:
+    """A command that takes an empty object."""
 
 
 @attrs.define
@@ -313,16 +346,11 @@ class SleepArgs:
     seconds: float = 5.0
 
 
-def run_stdio(*, log_file: str = "", log_level: str = "info") -> int:
-    """Serve on stdin/stdout until the client exits."""
-    handler: logging.Handler = logging.FileHandler(log_file) if log_file else logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.addHandler(handler)
-    root.setLevel(log_level.upper())
-    # pygls logs every message at INFO; keep that for --log-level debug only.
-    logging.getLogger("pygls").setLevel(logging.DEBUG if root.level <= logging.DEBUG else logging.WARNING)
+def run_stdio(*, log_file: str | None = None, log_level: str | None = None) -> int:
+    """Serve on stdin/stdout until the client exits; flags given here win over the `[log]` settings."""
+    logs.configure(log_level or "info", log_file or "")
     ls = make_server()
+    ls.log_flags = (log_level, log_file)
     try:
         ls.start_io()
     finally:

@@ -63,6 +63,7 @@ async def client(lsp_client: LanguageClient, tiny_model_dir):
                 "checks": {"onChangeDebounceMs": 0},
                 "models": {"default": model, "slow": {**model, "maxNewTokens": 400}, "victim": {**model, "maxNewTokens": 400}},
                 "generation": {"candidates": 6, "temperature": 1.0},
+                "clarification": {"enabled": False},  # these tests are about placement and cancellation
             }
         )
     )
@@ -226,7 +227,9 @@ async def bad_model_client(lsp_client: LanguageClient, tmp_path_factory):
     record_diagnostics(lsp_client)
     missing = tmp_path_factory.mktemp("nothing") / "no-such-model"
     await lsp_client.initialize_session(
-        init_params({"checks": {"onChangeDebounceMs": 0}, "models": {"default": {"checkpoint": str(missing)}}})
+        init_params(
+            {"checks": {"onChangeDebounceMs": 0}, "models": {"default": {"checkpoint": str(missing)}}, "clarification": {"enabled": False}}
+        )
     )
     yield
     await lsp_client.shutdown_session()

@@ -52,7 +52,7 @@ async def client(lsp_client: LanguageClient, tiny_model_dir):
     record_diagnostics(lsp_client)
     lsp_client.statuses = record_notifications(lsp_client, "elixirCoder/status")  # type: ignore[attr-defined]
     model = {"checkpoint": str(tiny_model_dir), "maxNewTokens": 256, "preload": True}
-    await lsp_client.initialize_session(init_params({"checks": {"onChangeDebounceMs": 0}, "models": {"default": model}}))
+    await lsp_client.initialize_session(init_params({"checks": {"onChangeDebounceMs": 0}, "models": {"default": model}, "clarification": {"enabled": False}}))
     yield
     await lsp_client.shutdown_session()
 
@@ -119,7 +119,7 @@ async def cold_client(lsp_client: LanguageClient, tiny_model_dir):
     record_diagnostics(lsp_client)
     lsp_client.statuses = record_notifications(lsp_client, "elixirCoder/status")  # type: ignore[attr-defined]
     model = {"checkpoint": str(tiny_model_dir), "maxNewTokens": 256}  # configured, not preloaded
-    await lsp_client.initialize_session(init_params({"checks": {"onChangeDebounceMs": 0}, "models": {"default": model}}))
+    await lsp_client.initialize_session(init_params({"checks": {"onChangeDebounceMs": 0}, "models": {"default": model}, "clarification": {"enabled": False}}))
     yield
     await lsp_client.shutdown_session()
 

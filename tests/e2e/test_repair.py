@@ -51,6 +51,7 @@ async def start(client: LanguageClient, tiny_model_dir, max_new_tokens: int) -> 
                 "checks": {"onChangeDebounceMs": 0},
                 "models": {"default": {"checkpoint": str(tiny_model_dir), "maxNewTokens": max_new_tokens}},
                 "generation": {"candidates": 2, "temperature": 1.0, "maxRepairAttempts": 3},
+                "clarification": {"enabled": False},
             }
         )
     )
