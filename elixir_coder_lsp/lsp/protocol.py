@@ -6,6 +6,13 @@ pygls runs `workspace/executeCommand` as a generator whose inner handler gets a 
 command is running. Here the command handler is a coroutine registered under the request's own id
 (so cancellation reaches it), and shutdown iterates over a snapshot and gives the server a hook to
 stop its jobs and child processes.
+
+Every request gets an answer (issue 14). pygls 2.x drops a request whose params do not fit the schema
+(``structure_message`` raises ``JsonRpcInvalidParams`` inside ``json.loads``, which the read loop only
+logs), drops requests after ``shutdown`` with a warning, and runs requests that arrive before
+``initialize``. Here such a request is answered with a JSON-RPC error under its own id: -32602 for bad
+params, -32600 for a malformed request or one after ``shutdown``, -32002 before ``initialize``. A frame
+that is not JSON or not an object gets -32700 / -32600 with id null, as JSON-RPC asks.
 """
 
 from __future__ import annotations
@@ -15,9 +22,16 @@ import logging
 from collections.abc import Generator
 from typing import Any
 
-from cattrs.errors import ClassValidationError
+import cattrs
+from cattrs.errors import BaseValidationError, ClassValidationError
 from lsprotocol import types
-from pygls.exceptions import JsonRpcInvalidParams
+from pygls.exceptions import (
+    JsonRpcException,
+    JsonRpcInvalidParams,
+    JsonRpcInvalidRequest,
+    JsonRpcParseError,
+    JsonRpcServerNotInitialized,
+)
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import _prepare_command_arguments, lsp_method
 
@@ -33,8 +47,98 @@ def _readable(exc: Exception) -> Exception:
     return exc
 
 
+def _valid_id(value: Any) -> bool:
+    return isinstance(value, (int, str)) and not isinstance(value, bool)
+
+
+def _why(exc: BaseException | None) -> str:
+    """cattrs' validation report in one line (`required field missing @ $.params.textDocument`)."""
+    if isinstance(exc, BaseValidationError):
+        try:
+            return "; ".join(cattrs.transform_error(exc, path="$"))[:500]
+        except Exception:  # noqa: BLE001 - the report is a courtesy
+            pass
+    return str(exc)[:500] if exc else ""
+
+
+class Rejected:
+    """A request that could not be read as its method's type: answered with ``error`` under ``id``."""
+
+    def __init__(self, msg_id: Any, method: str, error: JsonRpcException) -> None:
+        self.id = msg_id if _valid_id(msg_id) else None
+        self.method = method
+        self.error = error
+
+
 class ElixirCoderProtocol(LanguageServerProtocol):
-    """LanguageServerProtocol with cancellable commands and a shutdown that tolerates running ones."""
+    """LanguageServerProtocol with cancellable commands, a shutdown that tolerates running ones, and an
+    answer for every request."""
+
+    _initialize_seen = False
+
+    # -- every request gets an answer -------------------------------------------------------------
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        """pygls' structuring, except that a request it cannot structure becomes a :class:`Rejected`."""
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as exc:
+            if not (isinstance(data, dict) and isinstance(data.get("method"), str) and "id" in data):
+                raise  # a notification or a response: nothing to answer
+            method = data["method"]
+            if not _valid_id(data.get("id")):
+                return Rejected(None, method, JsonRpcInvalidRequest("Invalid request: id must be an integer or a string"))
+            why = _why(exc.__cause__)
+            if isinstance(exc, JsonRpcInvalidParams):
+                error: JsonRpcException = JsonRpcInvalidParams(f"Invalid params for {method}" + (f": {why}" if why else ""))
+            else:
+                error = JsonRpcInvalidRequest(f"Invalid request {method}" + (f": {why}" if why else ""))
+            return Rejected(data["id"], method, error)
+
+    def handle_message(self, message: Any) -> None:
+        """Answer what pygls would drop (bad params, malformed, before initialize, after shutdown); pass the rest on."""
+        if isinstance(message, Rejected):
+            log.warning("request %r (%s) rejected: %s", message.id, message.method, message.error.message)
+            self._send_error(message.id, message.error)
+            return
+        if not hasattr(message, "jsonrpc"):  # valid JSON, but not a JSON-RPC message object
+            self._reject_unreadable(message)
+            return
+        method = getattr(message, "method", None)
+        is_request = method is not None and hasattr(message, "id")
+        if message.jsonrpc != self.VERSION:
+            if is_request:
+                self._send_error(message.id, JsonRpcInvalidRequest(f"Invalid request: jsonrpc must be {self.VERSION!r}"))
+            return
+        if self._shutdown and method != types.EXIT:
+            if is_request:
+                self._send_error(message.id, JsonRpcInvalidRequest(f"The server is shutting down; {method} refused"))
+            return
+        if method == types.INITIALIZE:
+            self._initialize_seen = True
+        elif method is not None and not self._initialize_seen and method != types.EXIT:
+            if is_request:
+                self._send_error(message.id, JsonRpcServerNotInitialized(f"The server is not initialized; send initialize before {method}"))
+            else:
+                log.warning("notification %s before initialize ignored", method)
+            return
+        super().handle_message(message)
+
+    def report_unreadable_frame(self, exc: BaseException) -> None:
+        """A frame whose body is not JSON (or not UTF-8): answer -32700 with id null, keep reading."""
+        if isinstance(exc, ValueError):  # json.JSONDecodeError and UnicodeDecodeError are ValueErrors
+            self._send_error(None, JsonRpcParseError(f"Parse error: {str(exc)[:200]}"))
+
+    def _reject_unreadable(self, message: Any) -> None:
+        msg_id = message.get("id") if isinstance(message, dict) else None
+        log.warning("not a JSON-RPC message: %.200r", message)
+        self._send_error(msg_id if _valid_id(msg_id) else None, JsonRpcInvalidRequest("Invalid request: not a JSON-RPC 2.0 message object"))
+
+    def _send_error(self, msg_id: Any, error: JsonRpcException) -> None:
+        if msg_id is None:  # the converter would drop a null id; JSON-RPC wants "id": null
+            self._send_data({"jsonrpc": self.VERSION, "id": None, "error": {"code": error.code, "message": error.message}})
+        else:
+            self._send_response(msg_id, None, error.to_response_error())
 
     @lsp_method(types.WORKSPACE_EXECUTE_COMMAND)
     async def lsp_workspace__execute_command(self, params: types.ExecuteCommandParams) -> Any:
