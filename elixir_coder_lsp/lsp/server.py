@@ -66,6 +66,7 @@ class ElixirCoderServer(LanguageServer):
             is_excluded=lambda path: is_excluded_path(path, self.config.workspace_root, self.config.settings.checks.exclude),
             on_error=self.show_error_once,
             ready=lambda: self.settings_ready.wait(),
+            limits=lambda: self.config.settings.limits,
         )
 
     # -- small services the handlers share ------------------------------------------------------------
