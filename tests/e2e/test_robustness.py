@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from bench.rawlsp import RawServer, frame, listening_sockets
+from bench.rawlsp import RawServer, descendants, frame, listening_sockets
 
 URI = "file:///tmp/e2e/robust.ex"
 
@@ -123,4 +123,7 @@ def test_requests_after_shutdown_are_refused_and_exit_still_works(ready: RawServ
 def test_the_server_opens_no_listening_socket(ready: RawServer):
     ready.notify("textDocument/didOpen", {"textDocument": {"uri": URI, "languageId": "elixir", "version": 1, "text": "defmodule A do\nend\n"}})
     assert ready.wait_for(lambda s: s.published(URI), timeout=60)
-    assert listening_sockets(ready.pid) == []
+    children = descendants(ready.pid)
+    assert children, "the Elixir helper should be running"
+    for pid in [ready.pid, *children]:  # the server and its helper (BEAM): no listening TCP/UDP socket
+        assert listening_sockets(pid) == [], pid
