@@ -44,13 +44,15 @@ class RawServer:
         self.pid = self.proc.pid
         self.responses: dict[Any, dict[str, Any]] = {}
         self.null_id_errors: list[dict[str, Any]] = []
+        self.bad_id_responses: list[dict[str, Any]] = []  # answers under an id JSON-RPC does not allow
         self.notifications: list[dict[str, Any]] = []
         self.server_requests: list[dict[str, Any]] = []
         self.apply_edit = True
         self._cond = threading.Condition()
         self._write_lock = threading.Lock()
         self._next_id = 10**9  # far from the ids tests choose
-        self._reader = threading.Thread(target=self._read, daemon=True)
+        self.reader_error: BaseException | None = None
+        self._reader = threading.Thread(target=self._read_guarded, daemon=True)
         self._reader.start()
 
     # -- wire -------------------------------------------------------------------------------------
@@ -109,6 +111,18 @@ class RawServer:
             time.sleep(0.02)
         return None
 
+    def _read_guarded(self) -> None:
+        try:
+            self._read()
+        except BaseException as exc:  # noqa: BLE001 - kept for the report; the server is then unreadable
+            self.reader_error = exc
+            import traceback
+
+            traceback.print_exc()
+        finally:
+            with self._cond:
+                self._cond.notify_all()
+
     def _read(self) -> None:
         out = self.proc.stdout
         assert out is not None
@@ -145,6 +159,8 @@ class RawServer:
                 self.notifications.append(msg)
             elif msg.get("id") is None:  # errors about frames without a usable id
                 self.null_id_errors.append(msg)
+            elif isinstance(msg["id"], bool) or not isinstance(msg["id"], (int, str)):
+                self.bad_id_responses.append(msg)
             else:
                 self.responses[msg["id"]] = msg
             self._cond.notify_all()

@@ -18,6 +18,7 @@ that is not JSON or not an object gets -32700 / -32600 with id null, as JSON-RPC
 from __future__ import annotations
 
 import inspect
+import json
 import logging
 from collections.abc import Generator
 from typing import Any
@@ -27,6 +28,7 @@ from cattrs.errors import BaseValidationError, ClassValidationError
 from lsprotocol import types
 from pygls.exceptions import (
     JsonRpcException,
+    JsonRpcInternalError,
     JsonRpcInvalidParams,
     JsonRpcInvalidRequest,
     JsonRpcParseError,
@@ -81,11 +83,11 @@ class ElixirCoderProtocol(LanguageServerProtocol):
     def structure_message(self, data: dict[str, Any]) -> Any:
         """pygls' structuring, except that a request it cannot structure becomes a :class:`Rejected`."""
         try:
-            return super().structure_message(data)
+            message = super().structure_message(data)
         except JsonRpcException as exc:
-            if not (isinstance(data, dict) and isinstance(data.get("method"), str) and "id" in data):
+            if not (isinstance(data, dict) and "method" in data and "id" in data):
                 raise  # a notification or a response: nothing to answer
-            method = data["method"]
+            method = data["method"] if isinstance(data["method"], str) else repr(data["method"])[:80]
             if not _valid_id(data.get("id")):
                 return Rejected(None, method, JsonRpcInvalidRequest("Invalid request: id must be an integer or a string"))
             why = _why(exc.__cause__)
@@ -94,6 +96,10 @@ class ElixirCoderProtocol(LanguageServerProtocol):
             else:
                 error = JsonRpcInvalidRequest(f"Invalid request {method}" + (f": {why}" if why else ""))
             return Rejected(data["id"], method, error)
+        if isinstance(data, dict) and "id" in data and "method" in data and not hasattr(message, "id"):
+            # pygls read a request for a notification method as that notification and lost its id
+            return Rejected(data["id"], str(data["method"]), JsonRpcInvalidRequest(f"Invalid request: {data['method']} is a notification and takes no id"))
+        return message
 
     def handle_message(self, message: Any) -> None:
         """Answer what pygls would drop (bad params, malformed, before initialize, after shutdown); pass the rest on."""
@@ -105,7 +111,13 @@ class ElixirCoderProtocol(LanguageServerProtocol):
             self._reject_unreadable(message)
             return
         method = getattr(message, "method", None)
-        is_request = method is not None and hasattr(message, "id")
+        is_request = hasattr(message, "method") and hasattr(message, "id")
+        if is_request and not _valid_id(message.id):  # pygls would answer under an id that is not one
+            self._send_error(None, JsonRpcInvalidRequest("Invalid request: id must be an integer or a string"))
+            return
+        if is_request and not isinstance(method, str):
+            self._send_error(message.id, JsonRpcInvalidRequest("Invalid request: method must be a string"))
+            return
         if message.jsonrpc != self.VERSION:
             if is_request:
                 self._send_error(message.id, JsonRpcInvalidRequest(f"Invalid request: jsonrpc must be {self.VERSION!r}"))
@@ -128,11 +140,24 @@ class ElixirCoderProtocol(LanguageServerProtocol):
         """A frame whose body is not JSON (or not UTF-8): answer -32700 with id null, keep reading."""
         if isinstance(exc, ValueError):  # json.JSONDecodeError and UnicodeDecodeError are ValueErrors
             self._send_error(None, JsonRpcParseError(f"Parse error: {str(exc)[:200]}"))
+        elif isinstance(exc, RecursionError):
+            self._send_error(None, JsonRpcParseError("Parse error: the message nests too deeply"))
 
     def _reject_unreadable(self, message: Any) -> None:
         msg_id = message.get("id") if isinstance(message, dict) else None
         log.warning("not a JSON-RPC message: %.200r", message)
         self._send_error(msg_id if _valid_id(msg_id) else None, JsonRpcInvalidRequest("Invalid request: not a JSON-RPC 2.0 message object"))
+
+    def _send_response(self, msg_id: Any, result: Any | None = None, error: Any | None = None) -> None:
+        """pygls' response, except that a result that cannot be serialized (nested too deeply) becomes an error."""
+        if error is None and result is not None:
+            try:
+                json.dumps(result, default=self._serialize_message)
+            except (RecursionError, TypeError, ValueError) as exc:
+                log.warning("result of request %r cannot be serialized: %s", msg_id, exc)
+                error = JsonRpcInternalError(f"the result could not be serialized: {type(exc).__name__}").to_response_error()
+                result = None
+        super()._send_response(msg_id, result, error)
 
     def _send_error(self, msg_id: Any, error: JsonRpcException) -> None:
         if msg_id is None:  # the converter would drop a null id; JSON-RPC wants "id": null
@@ -150,6 +175,10 @@ class ElixirCoderProtocol(LanguageServerProtocol):
             args, kwargs = _prepare_command_arguments(handler, params, self._converter)
         except Exception as exc:  # wrong argument count or shape
             raise JsonRpcInvalidParams.of(_readable(exc)) from exc
+        try:
+            inspect.signature(handler).bind(*args, **kwargs)
+        except TypeError as exc:  # e.g. no arguments for a command that takes one
+            raise JsonRpcInvalidParams.of(ValueError(f"{params.command}: {exc}")) from exc
         result = handler(*args, **kwargs)
         if inspect.isawaitable(result):
             result = await result
@@ -169,7 +198,7 @@ class ElixirCoderProtocol(LanguageServerProtocol):
 
     def _handle_cancel_notification(self, msg_id: Any) -> None:
         """Cancel a request; a running coroutine handler is cancelled too (pygls only cancels queued ones)."""
-        future = self._request_futures.get(msg_id)
+        future = self._request_futures.get(msg_id) if _valid_id(msg_id) else None
         if future is None:
             log.debug("cancel for unknown or finished request %r", msg_id)
             return

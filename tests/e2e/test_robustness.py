@@ -51,6 +51,7 @@ def test_request_before_initialize_is_refused_with_server_not_initialized(server
         ("textDocument/hover", {"textDocument": {"uri": 5}, "position": {"line": "x"}}),
         ("textDocument/hover", None),
         ("workspace/executeCommand", {"command": 42}),
+        ("workspace/executeCommand", {"command": "elixirCoder.cancel", "arguments": []}),
         ("codeAction/resolve", [1, 2, 3]),
     ],
 )
@@ -80,6 +81,20 @@ def test_malformed_frames_get_an_error_and_do_not_stop_the_server(ready: RawServ
     codes = ready.wait_for(lambda s: len(s.null_id_errors) >= 5 and [e["error"]["code"] for e in s.null_id_errors])
     assert codes is not None and codes.count(-32700) == 2 and codes.count(-32600) == 3, codes
     assert all("id" in e for e in ready.null_id_errors)  # "id": null, as JSON-RPC asks
+    _still_serving(ready)
+
+
+def test_odd_requests_are_answered_under_their_id(ready: RawServer):
+    deep = "[" * 500 + "]" * 500
+    ready.send_bytes(frame(b'{"jsonrpc": "2.0", "id": 11, "method": null, "params": false}'))
+    ready.send_bytes(frame(b'{"jsonrpc": "2.0", "id": 12, "method": "textDocument/didClose", "params": {"textDocument": {"uri": "file:///x.ex"}}}'))
+    ready.send_bytes(frame(('{"jsonrpc": "2.0", "id": 13, "method": "codeAction/resolve", "params": {"title": "t", "data": %s}}' % deep).encode()))
+    ready.send_bytes(frame(b'{"jsonrpc": "2.0", "id": {"a": 1}, "method": "textDocument/hover", "params": null}'))
+    assert _error(ready.wait_response(11))["code"] == -32600
+    assert "notification" in _error(ready.wait_response(12))["message"]
+    assert _error(ready.wait_response(13))["code"] == -32603  # a result too deep to serialize
+    assert ready.wait_for(lambda s: s.null_id_errors)
+    assert ready.bad_id_responses == []
     _still_serving(ready)
 
 
