@@ -156,6 +156,7 @@ class RawServer:
             return
         with self._cond:
             if "method" in msg:
+                msg["_at"] = time.monotonic()  # arrival, for latencies
                 self.notifications.append(msg)
             elif msg.get("id") is None:  # errors about frames without a usable id
                 self.null_id_errors.append(msg)
