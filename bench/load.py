@@ -78,9 +78,21 @@ def _percentile(values: list[float], q: float) -> float | None:
     return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
 
 
+def _reasons(notifications: list[dict[str, Any]]) -> dict[str, int]:
+    """Error messages shown to the user, counted by their text (numbers and ids removed)."""
+    import re
+
+    counts: dict[str, int] = {}
+    for n in notifications:
+        if n["method"] == "window/showMessage" and n["params"].get("type") == 1:
+            key = re.sub(r"\d+", "N", n["params"]["message"])[:160]
+            counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
 def run_load(
     *, jobs: int = 64, rate: float = 100.0, storm_docs: int = 8, max_new_tokens: int = 16, candidates: int = 2,
-    min_storm_s: float = 5.0, time_limit: float = 600.0, model_dir: Path | None = None,
+    min_storm_s: float = 5.0, time_limit: float = 600.0, model_dir: Path | None = None, warm_up: bool = True,
 ) -> dict[str, Any]:
     """Run one load round against a fresh server; returns the report (see the module docstring)."""
     from elixir_coder_lsp.inference.tiny_model import build_tiny_checkpoint
@@ -104,6 +116,17 @@ def run_load(
         for j, uri in enumerate(storm_uris):
             server.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "elixir", "version": 1, "text": STORM_TEXTS[0].format(i=j, n=0)}})
         server.wait_for(lambda s: all(s.published(u) for u in gen_uris + storm_uris), timeout=120)
+
+        if warm_up:  # load the model first, so latencies are those of a serving instance
+            t0 = time.monotonic()
+            warm_uri = "file:///tmp/load/warm-up.ex"
+            server.notify("textDocument/didOpen", {"textDocument": {"uri": warm_uri, "languageId": "elixir", "version": 1, "text": DOC.format(i="W")}})
+            resp = server.request("workspace/executeCommand", {"command": "elixirCoder.generate", "arguments": [{"uri": warm_uri, "range": {"start": {"line": 3, "character": 4}, "end": {"line": 3, "character": 4}}}]})
+            token = f"elixir-coder/{resp['result']['jobId']}" if resp and isinstance(resp.get("result"), dict) else None
+            server.wait_for(lambda s: any(n["method"] == "$/progress" and n["params"].get("token") == token and n["params"].get("value", {}).get("kind") == "end" for n in s.notifications), timeout=300)
+            report["warm_up_job_with_model_load_ms"] = round((time.monotonic() - t0) * 1000, 1)
+            time.sleep(0.5)  # its error message, if any, follows its progress end
+        errors_before = len(server.notifications)
 
         # the storm runs in its own thread from before the first job until every job has ended
         last_version = {uri: 1 for uri in storm_uris}
@@ -204,7 +227,7 @@ def run_load(
                 "storm": {"seconds": round(storm_s, 1), "did_change_sent": sent[0], "achieved_rate_per_s": round(sent[0] / storm_s, 1)},
                 "diagnostics_current": bool(current),
                 "stale_documents": stale,
-                "errors_shown": sum(1 for n in server.notifications if n["method"] == "window/showMessage" and n["params"].get("type") == 1),
+                "errors_shown": _reasons(server.notifications[errors_before:]),
                 "server_alive": server.alive(),
                 "server_rss_after_rest_mib": round(settled_kb / 1024, 1),
             }
@@ -224,11 +247,12 @@ def main() -> int:
     parser.add_argument("--max-new-tokens", type=int, default=16)
     parser.add_argument("--candidates", type=int, default=2)
     parser.add_argument("--time-limit", type=float, default=600.0)
+    parser.add_argument("--no-warm-up", action="store_true", help="time the first jobs with the model load")
     parser.add_argument("--json", help="write the report here as well")
     args = parser.parse_args()
     report = run_load(
         jobs=args.jobs, rate=args.rate, storm_docs=args.storm_docs, max_new_tokens=args.max_new_tokens,
-        candidates=args.candidates, time_limit=args.time_limit,
+        candidates=args.candidates, time_limit=args.time_limit, warm_up=not args.no_warm_up,
     )
     text = json.dumps(report, indent=2)
     print(text)
