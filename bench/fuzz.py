@@ -261,7 +261,10 @@ class Fuzzer:
         msg = self.message()
         if r.random() < 0.6:
             msg = self.mutate(msg)
-        body = json.dumps(msg).encode("utf-8", "surrogatepass")
+        try:
+            body = json.dumps(msg).encode("utf-8", "surrogatepass")
+        except RecursionError:  # mutations nested a deep value inside another: send a deep frame instead
+            return frame(b"[" * 3000 + b"]" * 3000), None
         return frame(body), owed_id(msg)
 
 
@@ -316,6 +319,7 @@ def run_fuzz(count: int, *, seed: int = 1, time_limit: float = 600.0, answer_tim
         report["answers_by_code"] = dict(sorted(codes.items()))
         report["null_id_errors"] = len(server.null_id_errors)
         report["bad_id_responses"] = len(server.bad_id_responses)
+        report["unreadable_server_frames"] = server.unreadable_frames
         report["client_reader_error"] = repr(server.reader_error) if server.reader_error else None
         # still serving: an ordinary request gets an ordinary answer
         final = server.request("textDocument/hover", {"textDocument": {"uri": URIS[0]}, "position": {"line": 0, "character": 0}}, timeout=60)

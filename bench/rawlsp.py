@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import subprocess
 import sys
 import threading
@@ -42,6 +43,9 @@ class RawServer:
             stderr=self._stderr, env=full_env, cwd=str(ROOT),
         )
         self.pid = self.proc.pid
+        assert self.proc.stdin is not None
+        self._stdin_fd = self.proc.stdin.fileno()
+        os.set_blocking(self._stdin_fd, False)  # a server that stops reading cannot block us forever
         self.responses: dict[Any, dict[str, Any]] = {}
         self.null_id_errors: list[dict[str, Any]] = []
         self.bad_id_responses: list[dict[str, Any]] = []  # answers under an id JSON-RPC does not allow
@@ -52,18 +56,29 @@ class RawServer:
         self._write_lock = threading.Lock()
         self._next_id = 10**9  # far from the ids tests choose
         self.reader_error: BaseException | None = None
+        self.unreadable_frames = 0  # frames from the server this client could not read
         self._reader = threading.Thread(target=self._read_guarded, daemon=True)
         self._reader.start()
 
     # -- wire -------------------------------------------------------------------------------------
 
-    def send_bytes(self, data: bytes) -> bool:
-        """Write raw bytes; False when the pipe is gone."""
+    def send_bytes(self, data: bytes, timeout: float = 60.0) -> bool:
+        """Write raw bytes; False when the pipe is gone or the server has not read them within ``timeout``."""
+        deadline = time.monotonic() + timeout
+        view = memoryview(data)
         try:
             with self._write_lock:
-                assert self.proc.stdin is not None
-                self.proc.stdin.write(data)
-                self.proc.stdin.flush()
+                while view:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        return False
+                    _, writable, _ = select.select([], [self._stdin_fd], [], min(left, 1.0))
+                    if not writable:
+                        continue
+                    try:
+                        view = view[os.write(self._stdin_fd, view):]
+                    except BlockingIOError:
+                        continue
             return True
         except (BrokenPipeError, OSError, ValueError):
             return False
@@ -144,7 +159,11 @@ class RawServer:
                 return
             try:
                 msg = json.loads(body)
-            except ValueError:
+            except (ValueError, RecursionError):
+                self.unreadable_frames += 1
+                continue
+            if not isinstance(msg, dict):
+                self.unreadable_frames += 1
                 continue
             self._dispatch(msg)
 
@@ -200,7 +219,7 @@ class RawServer:
 
     def close(self, timeout: float = 10.0) -> int | None:
         """shutdown + exit; kill if it lingers. The exit code (None if it had to be killed)."""
-        if self.alive():
+        if self.alive() and self._reader.is_alive():
             self.request("shutdown", None, timeout=timeout)
             self.notify("exit", None)
         try:

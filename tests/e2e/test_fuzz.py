@@ -16,5 +16,6 @@ def test_ten_thousand_fuzzed_messages_no_death_every_request_answered(tmp_path):
     assert report["requests_owed"] > 3_000, report
     assert report["unanswered"] == 0, report
     assert report["bad_id_responses"] == 0 and report["client_reader_error"] is None, report
+    assert report["unreadable_server_frames"] == 0, report
     assert report["final_request_ok"], report
     assert report["exit_code"] == 0, report  # shutdown + exit still work after all that
