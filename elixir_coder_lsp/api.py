@@ -124,7 +124,7 @@ class ElixirCoder:
             code, filename=filename, settings=self.settings, credo_config=self.credo_config(filename), helper=self.helper, sets=sets
         )
         if result.error:
-            raise RuntimeError(f"Diagnostics are unavailable: {result.error}")
+            raise check.AnalysisError(f"Diagnostics are unavailable: {result.error}", result.error_kind)
         return result.findings
 
     @property
