@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import time
 from typing import Any
 
 from lsprotocol import types
@@ -21,6 +22,9 @@ class Session:
         self.diagnostics: dict[tuple[str, int], asyncio.Future] = {}
         self.edits: asyncio.Queue[types.ApplyWorkspaceEditParams] = asyncio.Queue()
         self.errors: asyncio.Queue[str] = asyncio.Queue()
+        # work-done progress as it arrives: token -> [(monotonic time, message or title)]
+        self.progress: dict[str, list[tuple[float, str]]] = {}
+        self.progress_enabled = False
         c = self.client
         fix_code_action_union(c)
 
@@ -40,6 +44,17 @@ class Session:
             if params.type == types.MessageType.Error:
                 self.errors.put_nowait(params.message)
 
+        @c.feature(types.WINDOW_WORK_DONE_PROGRESS_CREATE)
+        def on_create(params: types.WorkDoneProgressCreateParams) -> None:
+            self.progress.setdefault(str(params.token), [])
+
+        @c.feature(types.PROGRESS)
+        def on_progress(params: types.ProgressParams) -> None:
+            value = params.value
+            get = (lambda k: value.get(k)) if isinstance(value, dict) else (lambda k: getattr(value, k, None))
+            text = get("message") or get("title") or get("kind") or ""
+            self.progress.setdefault(str(params.token), []).append((time.monotonic(), str(text)))
+
         @c.feature(types.WINDOW_LOG_MESSAGE)
         def on_log(params: types.LogMessageParams) -> None:
             pass
@@ -52,7 +67,8 @@ class Session:
         """Start `python -m elixir_coder_lsp` and initialize it."""
         await self.client.start_io(sys.executable, "-m", "elixir_coder_lsp", env={**os.environ, "OMP_NUM_THREADS": "1"})
         caps = types.ClientCapabilities(
-            workspace=types.WorkspaceClientCapabilities(apply_edit=True, workspace_edit=types.WorkspaceEditClientCapabilities(document_changes=True))
+            workspace=types.WorkspaceClientCapabilities(apply_edit=True, workspace_edit=types.WorkspaceEditClientCapabilities(document_changes=True)),
+            window=types.WindowClientCapabilities(work_done_progress=self.progress_enabled),
         )
         await self.client.initialize_async(types.InitializeParams(capabilities=caps, initialization_options=init_options))
         self.client.initialized(types.InitializedParams())

@@ -137,13 +137,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="sweeps over the levels; each level reports its median sweep")
     parser.add_argument("--max-batch-size", type=int, default=64)
     parser.add_argument("--model-dir", default="", help="where to build/cache the random model (default: a temp dir)")
+    parser.add_argument("--checkpoint", default="", help="serve this checkpoint directory instead (e.g. bench/gpu_model.py's)")
     parser.add_argument("--out", default="")
     args = parser.parse_args(argv)
 
     heads = args.heads or max(1, args.hidden // 64)
     t0 = time.monotonic()
     prompts = PROMPTS
-    if args.model == "tiny":
+    if args.checkpoint:
+        model_dir = Path(args.checkpoint)
+        cfg = json.loads((model_dir / "config.json").read_text())
+        model_info = {"name": model_dir.name, "hidden": cfg["hidden_size"], "layers": cfg["num_hidden_layers"],
+                      "heads": cfg["num_attention_heads"], "vocab": cfg["vocab_size"]}
+    elif args.model == "tiny":
         model_dir = Path(args.model_dir) if args.model_dir else Path(tempfile.gettempdir()) / f"elixir-coder-bench-h{args.hidden}-l{args.layers}-v{args.vocab}"
         build_tiny_checkpoint(model_dir, vocab_size=args.vocab, hidden_size=args.hidden, num_layers=args.layers, num_heads=heads)
         model_info = {"name": "tiny", "hidden": args.hidden, "layers": args.layers, "heads": heads, "vocab": args.vocab}

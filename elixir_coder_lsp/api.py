@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -31,21 +30,6 @@ NO_MODEL_HELP = (
     "in the local cache), or the ELIXIR_CODER_MODEL environment variable, or point "
     "models.default.backend = \"openai\" and models.default.url at a vLLM/SGLang server."
 )
-
-_FORMATTER_LINE_LENGTH = re.compile(r"line_length:\s*(\d+)")
-
-
-def formatter_line_length(root: Path | None, default: int = 98) -> int:
-    """`line_length` from the project's .formatter.exs, read as text (never evaluated)."""
-    if root is None:
-        return default
-    try:
-        text = (root / ".formatter.exs").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return default
-    m = _FORMATTER_LINE_LENGTH.search(text)
-    return int(m.group(1)) if m else default
-
 
 class ElixirCoder:
     """The pipeline façade: checks, generation and formatting over one Elixir helper and one model pool.
@@ -140,7 +124,7 @@ class ElixirCoder:
             code, filename=filename, settings=self.settings, credo_config=self.credo_config(filename), helper=self.helper, sets=sets
         )
         if result.error:
-            raise RuntimeError(f"Diagnostics are unavailable: {result.error}")
+            raise check.AnalysisError(f"Diagnostics are unavailable: {result.error}", result.error_kind)
         return result.findings
 
     @property
@@ -261,6 +245,8 @@ class ElixirCoder:
         from elixir_coder_lsp.elixir.errors import HelperError
 
         try:
+            from elixir_coder_lsp.tools.project import formatter_line_length
+
             return self.helper.format(code, line_length=formatter_line_length(self.project_root(filename)))
         except HelperError:
             return code

@@ -37,6 +37,17 @@ WORKSPACE_FILE = ".elixir-coder.toml"
 
 log = logging.getLogger(__name__)
 
+# Keys a repository must not set for itself: running its own `mix`, where the user's code and an API
+# key go, and which weights load. The workspace file (a cloned repository's `.elixir-coder.toml`) may not
+# set them; every user-level source may. "*" matches any one name.
+USER_ONLY: tuple[str, ...] = (
+    "trustedWorkspace",
+    "models.*.checkpoint",
+    "models.*.url",
+    "models.*.apiKeyEnv",
+    "models.*.roles.*.adapter",
+)
+
 # Keys the schema accepts although no code path reads them yet: setting one gets a note instead of
 # silence. An entry goes when its feature lands.
 NOT_USED_YET: dict[str, str] = {
@@ -270,6 +281,30 @@ def _note_unused(label: str, layer: Mapping[str, Any]) -> None:
         log.warning("%s%s is not used yet (%s)", label, path, why)
 
 
+def strip_user_only(raw: Any, patterns: tuple[str, ...] = USER_ONLY) -> tuple[Any, list[str]]:
+    """``raw`` without the keys matching ``patterns`` (dotted camelCase, ``*`` = any name), and their paths."""
+    removed: list[str] = []
+
+    def walk(node: Any, parts: list[str], path: str) -> Any:
+        if not isinstance(node, Mapping):
+            return node
+        head, rest = parts[0], parts[1:]
+        out: dict[str, Any] = {}
+        for key, value in node.items():
+            key_s = str(key)
+            if head != "*" and key_s != head:
+                out[key] = value
+            elif not rest:
+                removed.append(_join(path, key_s))
+            else:
+                out[key] = walk(value, rest, _join(path, key_s))
+        return out
+
+    for pattern in patterns:
+        raw = walk(raw, pattern.split("."), "")
+    return raw, removed
+
+
 # --- public API ---------------------------------------------------------------------------------
 
 
@@ -359,7 +394,10 @@ def load_settings(
     config_file: str | os.PathLike[str] | None = None,
 ) -> tuple[Settings, list[str]]:
     """Settings from every source, lowest first: defaults < env < user file < workspace file <
-    `--config` file < initializationOptions < workspace/configuration. Never raises."""
+    `--config` file < initializationOptions < workspace/configuration. Never raises.
+
+    The workspace file is the repository's, not the user's: the keys of ``USER_ONLY`` are ignored there
+    with one message naming them."""
     env = os.environ if env is None else env
     msgs: list[str] = []
     layers: list[tuple[str, Mapping[str, Any]]] = []
@@ -369,10 +407,11 @@ def load_settings(
         layers.append((f"{ENV_MODEL}: ", {"models": {"default": {"checkpoint": model}}}))
 
     user_path = Path(user_config_path) if user_config_path is not None else default_user_config_path(env)
-    for path, required in (
-        (user_path, False),
-        (Path(workspace_root) / WORKSPACE_FILE if workspace_root is not None else None, False),
-        (Path(config_file) if config_file is not None else None, True),
+    workspace_path = Path(workspace_root) / WORKSPACE_FILE if workspace_root is not None else None
+    for path, required, from_repository in (
+        (user_path, False, False),
+        (workspace_path, False, True),
+        (Path(config_file) if config_file is not None else None, True, False),  # named by the user: theirs
     ):
         if path is None:
             continue
@@ -382,6 +421,14 @@ def load_settings(
         elif data is None and required:
             msgs.append(f"{path}: settings file not found; ignored")
         elif data is not None:
+            if from_repository:
+                data, removed = strip_user_only(data)
+                if removed:
+                    msgs.append(
+                        f"{path}: ignored {', '.join(removed)}: a repository's own settings file may not set "
+                        "these (they run its code, choose where your code and API keys go, or which weights "
+                        "load); set them in your user settings instead"
+                    )
             layers.append((f"{path}: ", data))
 
     if init_options is not None:

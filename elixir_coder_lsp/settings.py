@@ -213,9 +213,11 @@ class ExplanationsSettings:
 
 @dataclass
 class LimitsSettings:
-    """Input size limits."""
+    """Input limits: a document beyond one is not analysed and gets one diagnostic saying why."""
 
     max_document_bytes: int = field(default=2_000_000, metadata=meta(int_check(1)))
+    max_line_bytes: int = field(default=100_000, metadata=meta(int_check(1)))
+    max_nesting: int = field(default=500, metadata=meta(int_check(1, 100_000)))
 
 
 @dataclass

@@ -32,6 +32,7 @@ class CheckResult:
     findings: list[Finding] = field(default_factory=list)
     tool: str = "elixir-coder"
     error: str | None = None
+    error_kind: str = ""  # the helper's tag for ``error``: too_nested, too_large, invalid_input, crashed, ...
 
     @property
     def syntax_error(self) -> Finding | None:
@@ -120,6 +121,14 @@ def finding_from_map(data: Mapping[str, Any], *, filename: str | None = None, se
     )
 
 
+class AnalysisError(RuntimeError):
+    """The built-in checks could not run; ``kind`` is the helper's tag (e.g. ``too_nested``)."""
+
+    def __init__(self, message: str, kind: str = "") -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
 def analyze(
     code: str,
     *,
@@ -139,11 +148,14 @@ def analyze(
         args.update(credo_config.check_args())
     args["enabled"] = sorted(set(args.get("enabled", [])) | set(enabled))
     args["disabled"] = sorted(set(args.get("disabled", [])) | set(disabled))
+    if settings is not None:
+        args["max_bytes"] = settings.limits.max_document_bytes
+        args["max_depth"] = settings.limits.max_nesting
     try:
         result = _helper(helper).request("check", args)
     except HelperError as exc:
         log.warning("built-in check failed: %s", exc)
-        return CheckResult([], "elixir-coder", exc.message)
+        return CheckResult([], "elixir-coder", exc.message, exc.kind)
     findings: list[Finding] = []
     if result.get("syntax_error"):
         findings.append(syntax_finding(result["syntax_error"], filename))

@@ -11,7 +11,9 @@ from typing import Any
 from lsprotocol import types
 
 from elixir_coder_lsp.findings import Finding
+from elixir_coder_lsp.lsp import limits as input_limits
 from elixir_coder_lsp.rules.rule import doc_url
+from elixir_coder_lsp.settings import LimitsSettings
 from elixir_coder_lsp.lsp.positions import lsp_range, split_lines
 
 log = logging.getLogger(__name__)
@@ -22,7 +24,7 @@ _SEVERITY = {
     "information": types.DiagnosticSeverity.Information,
     "hint": types.DiagnosticSeverity.Hint,
 }
-TOO_LARGE_CODE = "ElixirCoder.DocumentTooLarge"
+TOO_LARGE_CODE = input_limits.TOO_LARGE_CODE
 UNAVAILABLE_CODE = "ElixirCoder.AnalysisUnavailable"
 
 
@@ -69,6 +71,7 @@ class DiagnosticsScheduler:
         is_excluded: Callable[[str | None], bool],
         on_error: Callable[[str], None],
         ready: Callable[[], Awaitable[Any]] | None = None,
+        limits: Callable[[], LimitsSettings] | None = None,
     ) -> None:
         self._snapshot = snapshot
         self._analyze = analyze
@@ -79,6 +82,7 @@ class DiagnosticsScheduler:
         self._is_excluded = is_excluded
         self._on_error = on_error
         self._ready = ready
+        self._limits = limits  # when given, [limits] decides (lsp/limits.py); else only max_bytes
         self._pending: dict[str, asyncio.Task[None]] = {}
         self.published_versions: dict[str, int | None] = {}
         self.findings: dict[str, list[Finding]] = {}  # what the last publish showed, for hover
@@ -116,22 +120,18 @@ class DiagnosticsScheduler:
                 if snap is not None:
                     self._publish(uri, snap.version, [])
                 return
-            size = len(snap.text.encode("utf-8", errors="surrogatepass"))
-            if size > self._max_bytes():
-                diag = types.Diagnostic(
-                    range=types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=0)),
-                    message=f"Analysis skipped: the document is {size:,} bytes, above limits.maxDocumentBytes ({self._max_bytes():,}).",
-                    severity=types.DiagnosticSeverity.Information,
-                    code=TOO_LARGE_CODE,
-                    source="elixir-coder",
-                )
-                if self._publish_if_current(snap, [diag]):
-                    self.findings[uri] = []
-                return
             loop = asyncio.get_running_loop()
+            skipped = await loop.run_in_executor(self._executor, self._skip_diagnostic, snap.text)
+            if skipped is not None:
+                self._publish_skipped(snap, skipped)
+                return
             try:
                 findings = await loop.run_in_executor(self._executor, self._analyze, snap)
             except Exception as exc:  # the helper is missing or crashed: tell the user once, keep serving
+                refused = self._refusal(exc)
+                if refused is not None:  # input the helper will not take (too deeply nested, ...)
+                    self._publish_skipped(snap, refused)
+                    return
                 log.warning("analysis of %s failed: %s", uri, exc)
                 self._on_error(str(exc))
                 return
@@ -144,6 +144,25 @@ class DiagnosticsScheduler:
         finally:
             if self._pending.get(uri) is asyncio.current_task():
                 del self._pending[uri]
+
+    def _skip_diagnostic(self, text: str) -> types.Diagnostic | None:
+        if self._limits is not None:
+            return input_limits.skip_diagnostic(text, self._limits())
+        size = len(text.encode("utf-8", errors="surrogatepass"))
+        if size <= self._max_bytes():
+            return None
+        return input_limits.skip_diagnostic(text, LimitsSettings(max_document_bytes=self._max_bytes()))
+
+    def _refusal(self, exc: Exception) -> types.Diagnostic | None:
+        kind = getattr(exc, "kind", "")
+        if not kind:
+            return None
+        limits = self._limits() if self._limits is not None else LimitsSettings(max_document_bytes=self._max_bytes())
+        return input_limits.refusal_diagnostic(kind, str(exc), limits)
+
+    def _publish_skipped(self, snap: Snapshot, diagnostic: types.Diagnostic) -> None:
+        if self._publish_if_current(snap, [diagnostic]):
+            self.findings[snap.uri] = []
 
     def _publish_if_current(self, snap: Snapshot, diagnostics: list[types.Diagnostic]) -> bool:
         current = self._snapshot(snap.uri)

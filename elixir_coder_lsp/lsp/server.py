@@ -11,7 +11,7 @@ from typing import Any
 
 import attrs
 from lsprotocol import types
-from pygls.exceptions import JsonRpcInvalidParams
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
@@ -69,6 +69,7 @@ class ElixirCoderServer(LanguageServer):
             is_excluded=lambda path: is_excluded_path(path, self.config.workspace_root, self.config.settings.checks.exclude),
             on_error=self.show_error_once,
             ready=lambda: self.settings_ready.wait(),
+            limits=lambda: self.config.settings.limits,
         )
 
     # -- small services the handlers share ------------------------------------------------------------
@@ -131,6 +132,15 @@ class ElixirCoderServer(LanguageServer):
             self.window_show_message(
                 types.ShowMessageParams(type=types.MessageType.Warning, message="elixir-coder settings: " + "; ".join(errors))
             )
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """pygls' error hook. From the read loop (a frame that is not JSON, a notification with bad params):
+        answer what can be answered (lsp/protocol.py) and log, without a message box per bad frame."""
+        if source is JsonRpcException:
+            log.warning("unreadable message: %s", error)
+            self.protocol.report_unreadable_frame(error)
+            return
+        super().report_server_error(error, source)
 
     async def run_real_tools(self, uri: str) -> None:
         """On save: real Credo/Sobelow where the workspace has them; their findings replace the built-in ones."""

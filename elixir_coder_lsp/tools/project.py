@@ -140,3 +140,18 @@ def detect_tools(
         sobelow_reason=specs["sobelow"][1],
         errors=errors,
     )
+
+
+_FORMATTER_LINE_LENGTH = re.compile(r"line_length:\s*(\d+)")
+
+
+def formatter_line_length(root: Path | None, default: int = 98) -> int:
+    """`line_length` from the project's .formatter.exs, read as text (never evaluated)."""
+    if root is None:
+        return default
+    try:
+        text = (root / ".formatter.exs").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return default
+    m = _FORMATTER_LINE_LENGTH.search(text)
+    return int(m.group(1)) if m else default

@@ -267,12 +267,13 @@ class OpenAIBackend:
         except _Cancelled:
             self._settle_cancelled(call)
         except GenerationError as error:
+            error = self._scrubbed(error)  # a server may echo the key back in its error text
             _emit(call, StreamEvent(request.id, "error", text=str(error), data={"kind": error.kind}))
             future.set_exception(error)
             self._record(started, 0, error)
         except Exception as exc:  # a bug or an unexpected server reply must still settle the future
-            log.exception("%s: request %s failed", self.name, request.id)
-            error = GenerationError(f"the {self._label()} server at {self.url} sent a reply that could not be read: {exc}")
+            log.error("%s: request %s failed: %s", self.name, request.id, self._scrub(f"{type(exc).__name__}: {exc}"))
+            error = self._scrubbed(GenerationError(f"the {self._label()} server at {self.url} sent a reply that could not be read: {exc}"))
             _emit(call, StreamEvent(request.id, "error", text=str(error), data={"kind": error.kind}))
             future.set_exception(error)
             self._record(started, 0, error)
@@ -377,6 +378,15 @@ class OpenAIBackend:
         if self._scheme == "https":
             return http.client.HTTPSConnection(self._host, self._port, timeout=timeout, context=ssl.create_default_context())
         return http.client.HTTPConnection(self._host, self._port, timeout=timeout)
+
+    def _scrub(self, text: str) -> str:
+        """``text`` with the API key (the value of ``$apiKeyEnv``) replaced, so no message or log carries it."""
+        key = os.environ.get(self.api_key_env, "") if self.api_key_env else ""
+        return text.replace(key, "***") if len(key) >= 4 else text
+
+    def _scrubbed(self, error: GenerationError) -> GenerationError:
+        clean = self._scrub(str(error))
+        return error if clean == str(error) else GenerationError(clean, kind=error.kind)
 
     def _headers(self) -> dict[str, str]:
         headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
