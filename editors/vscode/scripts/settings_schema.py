@@ -20,13 +20,15 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT))
 
+from elixir_coder_lsp.config import USER_ONLY  # noqa: E402
 from elixir_coder_lsp.settings import ROLES, ModelSettings, Settings  # noqa: E402
 
 PACKAGE = Path(__file__).resolve().parents[1] / "package.json"
 
-# Keys that run code or send code and secrets elsewhere (CONTRACT.md §1, "Trust"): machine scope, and
-# restricted in untrusted workspaces, so a repository's .vscode/settings.json cannot set them.
-TRUST = {"trustedWorkspace", "checkpoint", "url", "apiKeyEnv", "adapter"}
+# Keys that run code or send code and secrets elsewhere (CONTRACT.md §1, "Trust"; the server's
+# config.USER_ONLY): machine scope, and restricted in untrusted workspaces, so a repository's
+# .vscode/settings.json cannot set them.
+TRUST = {pattern.split(".")[-1] for pattern in USER_ONLY}
 
 DEVICE = ["auto", "cpu", "cuda", "mps"]
 SEVERITIES = ["error", "warning", "information", "hint"]
