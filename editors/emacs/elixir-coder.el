@@ -61,8 +61,13 @@ initializationOptions and as the answer to workspace/configuration for the secti
   (or plist eglot--{}))
 
 (cl-defmethod eglot-initialization-options ((_server elixir-coder-server))
-  "The settings plus clientUi: this client answers elixirCoder/ask."
-  (append elixir-coder-settings '(:clientUi (:ask t))))
+  "The settings plus clientUi: this client answers elixirCoder/ask.
+eglot has no inline completion, so unless the settings say otherwise the server also offers its
+inline completion as one completion item."
+  (append elixir-coder-settings
+          '(:clientUi (:ask t))
+          (unless (plist-member elixir-coder-settings :inline)
+            '(:inline (:asCompletionItem t)))))
 
 (cl-defmethod eglot-handle-request
   ((server elixir-coder-server) (_method (eql workspace/configuration)) &key items)

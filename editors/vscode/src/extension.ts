@@ -193,6 +193,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       }
     }),
   );
+  // textDocument/inlineCompletion is an LSP 3.18 feature that vscode-languageclient 9 ships as proposed.
+  client.registerProposedFeatures();
   await client.start();
 }
 

@@ -184,6 +184,11 @@ local function client_config(opts)
   local settings = opts.settings or {}
   local init = vim.deepcopy(settings)
   init.clientUi = { ask = true }
+  -- Inline completion: Neovim's own where it has vim.lsp.inline_completion (0.12+), else the server's
+  -- completion-item fallback, unless the user chose either way.
+  if vim.lsp.inline_completion == nil and (init.inline == nil or init.inline.asCompletionItem == nil) then
+    init.inline = vim.tbl_extend("force", init.inline or {}, { asCompletionItem = true })
+  end
   return {
     name = NAME,
     cmd = opts.cmd or { "elixir-coder-lsp" },
@@ -196,7 +201,14 @@ local function client_config(opts)
       ["elixirCoder/status"] = status_handler,
       ["$/progress"] = progress_handler,
     },
-    on_attach = opts.on_attach,
+    on_attach = function(client, bufnr)
+      if vim.lsp.inline_completion ~= nil then
+        pcall(vim.lsp.inline_completion.enable, true, { bufnr = bufnr, client_id = client.id })
+      end
+      if opts.on_attach then
+        opts.on_attach(client, bufnr)
+      end
+    end,
     capabilities = opts.capabilities,
   }
 end
