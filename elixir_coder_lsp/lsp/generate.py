@@ -16,7 +16,7 @@ from elixir_coder_lsp.lsp.insertion import GenerationSite, find_site, reindent, 
 from elixir_coder_lsp.lsp.jobs import Job, JobFailed
 from elixir_coder_lsp.lsp.positions import codepoint_to_units, split_lines, units_to_codepoint
 from elixir_coder_lsp.lsp.preview import choose_candidate
-from elixir_coder_lsp.lsp.protocol import ASK_METHOD
+from elixir_coder_lsp.lsp.ask import ask_user
 
 if TYPE_CHECKING:
     from elixir_coder_lsp.lsp.actions import GenerateArgs
@@ -85,46 +85,6 @@ def progress_events(loop: asyncio.AbstractEventLoop, report: Callable[[str], Non
     return on_event
 
 
-JUST_GENERATE = "Just generate"
-
-
-def ask_params(job_id: str, question: dict[str, Any]) -> dict[str, Any]:
-    """`elixirCoder/ask` params (docs/protocol.md): {jobId, question, options: [{label, description?}], allowFreeText}."""
-    options = []
-    for o in question.get("options", []):
-        item = {"label": o["label"]}
-        if o.get("description"):
-            item["description"] = o["description"]
-        options.append(item)
-    return {"jobId": job_id, "question": question["question"], "options": options, "allowFreeText": bool(question.get("allowFreeText", True))}
-
-
-def _field(obj: Any, name: str) -> Any:
-    """A field of a client reply, whether pygls gives it as a dict or as an object."""
-    if isinstance(obj, dict):
-        return obj.get(name)
-    return getattr(obj, name, None)
-
-
-async def ask_user(server: ElixirCoderServer, job: Job, question: dict[str, Any]) -> str | None:
-    """Put the question to the user: the answer, "" for "Just generate", None when dismissed or cancelled."""
-    params = ask_params(job.id, question)
-    if server.config.settings.client_ui.ask:
-        reply = await server.protocol.send_request_async(ASK_METHOD, params)
-        if reply is None or _field(reply, "cancelled"):
-            return None
-        answer = _field(reply, "answer")
-        return None if answer is None else str(answer)
-    actions = [types.MessageActionItem(title=o["label"]) for o in params["options"]] + [types.MessageActionItem(title=JUST_GENERATE)]
-    picked = await server.window_show_message_request_async(
-        types.ShowMessageRequestParams(type=types.MessageType.Info, message=params["question"], actions=actions)
-    )
-    if picked is None:
-        return None
-    title = _field(picked, "title")
-    return "" if title in (None, JUST_GENERATE) else str(title)
-
-
 def ask_from_thread(server: ElixirCoderServer, job: Job, loop: asyncio.AbstractEventLoop) -> Callable[[dict[str, Any]], str | None]:
     """An answer_fn for the façade, called on a worker thread: asks on the loop and waits, watching the job's token.
 
@@ -133,7 +93,7 @@ def ask_from_thread(server: ElixirCoderServer, job: Job, loop: asyncio.AbstractE
 
     def answer(question: dict[str, Any]) -> str | None:
         job.token.raise_if_cancelled()
-        future = asyncio.run_coroutine_threadsafe(ask_user(server, job, question), loop)
+        future = asyncio.run_coroutine_threadsafe(ask_user(server, job.id, question), loop)
         while True:
             try:
                 reply = future.result(timeout=0.1)

@@ -8,11 +8,11 @@ best candidate is used as without preview.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from elixir_coder_lsp.cancel import Cancelled
 from elixir_coder_lsp.inference.outcome import GenerationOutcome
-from elixir_coder_lsp.lsp.protocol import ASK_METHOD
+from elixir_coder_lsp.lsp.ask import ask_user
 
 if TYPE_CHECKING:
     from elixir_coder_lsp.lsp.server import ElixirCoderServer
@@ -43,15 +43,6 @@ def preview_options(outcome: GenerationOutcome, limit: int = PREVIEW_CANDIDATES)
     return options
 
 
-def _answer(result: Any) -> tuple[str | None, bool]:
-    """(answer, cancelled) of an `elixirCoder/ask` response (a dict or pygls's attribute object)."""
-    get = (lambda k: result.get(k)) if isinstance(result, dict) else (lambda k: getattr(result, k, None))
-    if result is None or get("cancelled"):
-        return None, True
-    answer = get("answer")
-    return (str(answer) if answer is not None else None), answer is None
-
-
 async def choose_candidate(server: ElixirCoderServer, job_id: str, outcome: GenerationOutcome) -> str:
     """The code to insert: the user's pick with `generation.preview` and `clientUi.ask`, else the best candidate.
 
@@ -63,15 +54,9 @@ async def choose_candidate(server: ElixirCoderServer, job_id: str, outcome: Gene
     options = preview_options(outcome)
     if len(options) < 2:
         return outcome.code
-    params = {
-        "jobId": job_id,
-        "question": "Which candidate should be inserted?",
-        "options": [option for _, option in options],
-        "allowFreeText": False,
-    }
-    result = await server.protocol.send_request_async(ASK_METHOD, params)
-    answer, cancelled = _answer(result)
-    if cancelled:
+    question = {"question": "Which candidate should be inserted?", "options": [option for _, option in options], "allowFreeText": False}
+    answer = await ask_user(server, job_id, question)
+    if answer is None:
         raise Cancelled("the candidate preview was dismissed")
     for code, option in options:
         if answer == option["label"]:
