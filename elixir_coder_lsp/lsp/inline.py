@@ -332,14 +332,21 @@ class InlineCompletions:
         snap = self.ls.snapshot(uri)
         if snap is None or not settings.enabled:
             return None
-        ctx = context_at(uri, snap.version, snap.text, position, self.ls.position_encoding())
-        if not settings.in_strings_and_comments and syntax_at(ctx.text, ctx.offset) != "code":
+        loop = asyncio.get_running_loop()
+        encoding = self.ls.position_encoding()
+
+        def locate() -> tuple[InlineContext, str]:
+            ctx = context_at(uri, snap.version, snap.text, position, encoding)
+            return ctx, ("code" if settings.in_strings_and_comments else syntax_at(ctx.text, ctx.offset))
+
+        # scanning a large document takes a while (about 0.2 s at 2 MB): never on the event loop
+        ctx, where = await loop.run_in_executor(self.ls.executor, locate)
+        if where != "code":
             return self._answer(ctx, None)
         cached = self._from_cache(doc, ctx)
         if cached is not None:
             self.stats.cache_hits += 1
             return self._answer(ctx, cached)
-        loop = asyncio.get_running_loop()
         d = doc.decoding
         typed = self._takeover_text(d, ctx)
         if d is not None and typed is None:
