@@ -67,22 +67,20 @@ class DiagnosticsScheduler:
         publish: Callable[[str, int | None, list[types.Diagnostic]], None],
         encoding: Callable[[], str],
         executor: Any,
-        max_bytes: Callable[[], int],
         is_excluded: Callable[[str | None], bool],
         on_error: Callable[[str], None],
         ready: Callable[[], Awaitable[Any]] | None = None,
-        limits: Callable[[], LimitsSettings] | None = None,
+        limits: Callable[[], LimitsSettings],
     ) -> None:
         self._snapshot = snapshot
         self._analyze = analyze
         self._publish = publish
         self._encoding = encoding
         self._executor = executor
-        self._max_bytes = max_bytes
         self._is_excluded = is_excluded
         self._on_error = on_error
         self._ready = ready
-        self._limits = limits  # when given, [limits] decides (lsp/limits.py); else only max_bytes
+        self._limits = limits  # [limits]: documents skipped with a diagnostic saying why (lsp/limits.py)
         self._pending: dict[str, asyncio.Task[None]] = {}
         self.published_versions: dict[str, int | None] = {}
         self.findings: dict[str, list[Finding]] = {}  # what the last publish showed, for hover
@@ -146,19 +144,11 @@ class DiagnosticsScheduler:
                 del self._pending[uri]
 
     def _skip_diagnostic(self, text: str) -> types.Diagnostic | None:
-        if self._limits is not None:
-            return input_limits.skip_diagnostic(text, self._limits())
-        size = len(text.encode("utf-8", errors="surrogatepass"))
-        if size <= self._max_bytes():
-            return None
-        return input_limits.skip_diagnostic(text, LimitsSettings(max_document_bytes=self._max_bytes()))
+        return input_limits.skip_diagnostic(text, self._limits())
 
     def _refusal(self, exc: Exception) -> types.Diagnostic | None:
         kind = getattr(exc, "kind", "")
-        if not kind:
-            return None
-        limits = self._limits() if self._limits is not None else LimitsSettings(max_document_bytes=self._max_bytes())
-        return input_limits.refusal_diagnostic(kind, str(exc), limits)
+        return input_limits.refusal_diagnostic(kind, str(exc), self._limits()) if kind else None
 
     def _publish_skipped(self, snap: Snapshot, diagnostic: types.Diagnostic) -> None:
         if self._publish_if_current(snap, [diagnostic]):

@@ -65,7 +65,6 @@ class ElixirCoderServer(LanguageServer):
             publish=self._publish,
             encoding=self.position_encoding,
             executor=self.executor,
-            max_bytes=lambda: self.config.settings.limits.max_document_bytes,
             is_excluded=lambda path: is_excluded_path(path, self.config.workspace_root, self.config.settings.checks.exclude),
             on_error=self.show_error_once,
             ready=lambda: self.settings_ready.wait(),

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from elixir_coder_lsp.findings import Finding
+from elixir_coder_lsp.settings import LimitsSettings
 from elixir_coder_lsp.lsp.diagnostics import TOO_LARGE_CODE, DiagnosticsScheduler, Snapshot
 
 URI = "file:///lib/a.ex"
@@ -36,7 +37,7 @@ class Harness:
             publish=lambda uri, version, diags: self.published.append((uri, version, len(diags))),
             encoding=lambda: "utf-16",
             executor=self.executor,
-            max_bytes=lambda: max_bytes,
+            limits=lambda: LimitsSettings(max_document_bytes=max_bytes),
             is_excluded=lambda path: excluded,
             on_error=self.errors.append,
         )
