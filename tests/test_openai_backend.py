@@ -407,19 +407,31 @@ def test_cancel_while_queued_and_close_cancels_in_flight(serve: Callable[..., Fa
     assert backend.status().state == "stopped"
 
 
-def test_a_constrained_sample_ended_where_the_grammar_cannot_end_is_a_failed_matcher(serve: Callable[..., FakeServer]) -> None:
+def test_a_failed_server_matcher_is_spotted_and_its_samples_are_redone_without_the_grammar(serve: Callable[..., FakeServer]) -> None:
     # What vLLM sends after its llguidance matcher failed (the item limit): it masks to EOS, so a
-    # constrained "program" ends after one token with finish_reason stop. The client checks it.
+    # constrained "program" ends after one token with finish_reason stop. The client spots it, redoes
+    # those samples without the grammar (the loop parses and checks every candidate) and from then on
+    # sends this instance's constrained requests without it; the status says why.
     grammar = 'start: "defmodule A do" NL "end"\nNL: "\\n"\n'
-    events = [chunk(0, "defmodule", ids=[5], lp=[-0.5]), chunk(0, "", ids=[2], lp=[-0.1], finish="stop"),
-              chunk(1, "defmodule A do\nend", ids=[5, 6, 7], lp=[-0.5]), chunk(1, "", ids=[2], lp=[-0.1], finish="stop")]
-    server = serve(lambda path, body: Reply(events=events))
+    constrained = [chunk(0, "defmodule", ids=[5], lp=[-0.5]), chunk(0, "", ids=[2], lp=[-0.1], finish="stop"),
+                   chunk(1, "defmodule A do\nend", ids=[5, 6, 7], lp=[-0.5]), chunk(1, "", ids=[2], lp=[-0.1], finish="stop")]
+    free = [chunk(0, "defmodule B do\nend", ids=[5, 8, 7], lp=[-0.7]), chunk(0, "", ids=[2], lp=[-0.1], finish="stop")]
+    server = serve(lambda path, body: Reply(events=constrained if "structured_outputs" in body else free))
     backend = backend_for(server.url, engine="vllm", grammar_text=lambda rule, extra: grammar)
+    events: list[StreamEvent] = []
     try:
-        result = backend.submit(GenerationRequest("p", SamplingParams(n=2), constrained=True)).result(10)
+        first = backend.submit(GenerationRequest("p", SamplingParams(n=2, seed=3), constrained=True), events.append).result(10)
+        status = backend.status()
+        second = backend.submit(GenerationRequest("q", SamplingParams(n=1), constrained=True)).result(10)
     finally:
         backend.close()
-    broken, whole = result.completions
-    assert broken.finish_reason == "error" and whole.finish_reason == "stop"
-    assert result.error is not None and "sample 0 ended after 1 token(s) where the grammar does not allow an end" in result.error
-    assert "sample 1" not in result.error
+    redone, whole = first.completions
+    assert (redone.text, redone.finish_reason) == ("defmodule B do\nend", "stop")
+    assert (whole.text, whole.finish_reason) == ("defmodule A do\nend", "stop")
+    assert first.error is None and second.error is None
+    bodies = [body for _, _, body in server.requests]
+    assert "structured_outputs" in bodies[0] and bodies[0]["n"] == 2
+    assert "structured_outputs" not in bodies[1] and bodies[1]["n"] == 1 and bodies[1]["seed"] == 3  # only the broken sample
+    assert "structured_outputs" not in bodies[2]
+    assert "grammar engine failed" in status.message and "sample 0 ended after 1 token(s)" in status.message
+    assert [e.index for e in events if e.kind == "token" and e.text == "defmodule B do\nend"] == [0]

@@ -9,11 +9,13 @@ vLLM reads it from ``structured_outputs.grammar`` (the server must run with
 ``--structured-outputs-config.backend guidance``; the old ``guided_grammar`` field is silently
 ignored by current vLLM and is never sent), SGLang from the ``ebnf`` field (server started with
 ``--grammar-backend llguidance``; this request shape follows SGLang's documentation and is untested
-here). Token-level monitors run only in the local backend; remote requests still get the grammar.
+here). Token-level monitors run only in the local backend; remote requests still get the grammar,
+until the server's grammar engine fails on it (server_grammar.py): then without it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import http.client
 import json
 import logging
@@ -40,6 +42,7 @@ from elixir_coder_lsp.inference.backends.openai_wire import (
     to_completion,
     token_count,
 )
+from elixir_coder_lsp.inference.backends.server_grammar import ServerGrammar, failed_samples
 from elixir_coder_lsp.inference.metrics import InstanceMetrics
 from elixir_coder_lsp.inference.types import (
     Completion,
@@ -111,6 +114,7 @@ class OpenAIBackend:
         self._read_timeout_s = read_timeout_s
         self._extra_body = dict(extra_body or {})
         self._grammar_text = grammar_text
+        self._server_grammar = ServerGrammar()
         workers = max_concurrency or max(1, model_settings.max_batch_size)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"openai-{name}")
         self._lock = threading.Lock()
@@ -177,6 +181,8 @@ class OpenAIBackend:
             state = self._state
             cancelled = self._cancelled
             message = self._last_error if state == "failed" else f"{ENGINE_LABEL.get(self._engine or '', 'remote server')} at {self.url}"
+        if state != "failed" and self._server_grammar.failure:
+            message += f": {self._server_grammar.failure}"
         snap = self._metrics.snapshot()
         return InstanceStatus(
             name=self.name,
@@ -292,10 +298,44 @@ class OpenAIBackend:
 
     def _generate(self, call: _Call, started: float) -> GenerationResult:
         request = call.request
-        engine = self.engine()
-        grammar = self._grammar_for(request) if request.constrained else None
-        body = build_payload(request, model=self.model(), engine=engine, grammar=grammar, extra_body=self._extra_body)
-        samples = [Sample() for _ in range(max(1, request.params.n))]
+        grammar = self._grammar_for(request) if request.constrained and self._server_grammar.usable() else None
+        samples, completions, first_token = self._stream(call, request, grammar, list(range(max(1, request.params.n))))
+        failed = [f"sample {i} ended with {s.finish_reason or 'no finish reason'}" for i, s in enumerate(samples) if completions[i].finish_reason == "error"]
+        broken = failed_samples(grammar, completions, [s.eos_ended for s in samples]) if grammar is not None else {}
+        if broken:
+            self._without_server_grammar(broken)
+            # the same samples again, free: the loop parses and checks them like every candidate
+            again = dataclasses.replace(request, params=dataclasses.replace(request.params, n=len(broken)), constrained=False)
+            _, redone, later = self._stream(call, again, None, sorted(broken))
+            for i, completion in zip(sorted(broken), redone):
+                completions[i] = completion
+            first_token = first_token or later
+        end = time.monotonic()
+        return GenerationResult(
+            request_id=request.id,
+            completions=completions,
+            instance=self.name,
+            error=f"the {self._label()} server at {self.url}: {'; '.join(failed)}" if failed else None,
+            timings={
+                "queued_s": started - call.submitted,
+                "first_token_s": (first_token - call.submitted) if first_token is not None else end - call.submitted,
+                "total_s": end - call.submitted,
+            },
+        )
+
+    def _without_server_grammar(self, broken: dict[int, str]) -> None:
+        why = (f"its grammar engine failed on this model's tokenizer (sample {min(broken)} {broken[min(broken)]}; with llguidance, "
+               "most likely its limit of Earley items per step), so constrained requests go without it and are checked here")
+        if self._server_grammar.record_failure(why):
+            log.warning("%s: the %s server at %s: %s", self.name, self._label(), self.url, why)
+            self._publish()
+
+    def _stream(
+        self, call: _Call, request: GenerationRequest, grammar: str | None, indices: list[int]
+    ) -> tuple[list[Sample], list[Completion], float | None]:
+        """One `/completions` request, streamed; its samples are reported as ``indices`` of the caller's request."""
+        body = build_payload(request, model=self.model(), engine=self.engine(), grammar=grammar, extra_body=self._extra_body)
+        samples = [Sample() for _ in indices]
         first_token: float | None = None
         resp = self._post(call, "/completions", body, has_grammar=grammar is not None)
         _emit(call, StreamEvent(request.id, "phase", phase="generating"))
@@ -320,7 +360,8 @@ class OpenAIBackend:
                     if text:
                         if first_token is None:
                             first_token = time.monotonic()
-                        _emit(call, StreamEvent(request.id, "token", index=index, text=text, tokens_so_far=token_count(sample)))
+                        shown = indices[index] if index < len(indices) else index
+                        _emit(call, StreamEvent(request.id, "token", index=shown, text=text, tokens_so_far=token_count(sample)))
                     if choice.get("finish_reason"):
                         sample.finish_reason = str(choice["finish_reason"])
                         sample.eos_ended = "stop_reason" in choice and choice["stop_reason"] is None
@@ -337,22 +378,7 @@ class OpenAIBackend:
             self._drop_conn(call)
         if call.cancelled.is_set():
             raise _Cancelled
-        end = time.monotonic()
-        completions = [to_completion(s) for s in samples]
-        failed = [f"sample {i} ended with {s.finish_reason or 'no finish reason'}" for i, s in enumerate(samples) if completions[i].finish_reason == "error"]
-        if grammar is not None:
-            failed += _matcher_failures(grammar, samples, completions)
-        return GenerationResult(
-            request_id=request.id,
-            completions=completions,
-            instance=self.name,
-            error=f"the {self._label()} server at {self.url}: {'; '.join(failed)}" if failed else None,
-            timings={
-                "queued_s": started - call.submitted,
-                "first_token_s": (first_token - call.submitted) if first_token is not None else end - call.submitted,
-                "total_s": end - call.submitted,
-            },
-        )
+        return samples, [to_completion(s) for s in samples], first_token
 
     def _grammar_for(self, request: GenerationRequest) -> str:
         make = self._grammar_text
@@ -520,33 +546,6 @@ class OpenAIBackend:
             self._on_status(self.status())
         except Exception:  # a listener's bug must not fail requests
             log.exception("%s: status callback failed", self.name)
-
-
-def _matcher_failures(grammar: str, samples: list[Sample], completions: list[Completion]) -> list[str]:
-    """Constrained samples the server ended at EOS where the grammar does not allow an end.
-
-    A server's grammar engine only allows EOS where the grammar accepts, except after its matcher
-    failed (vLLM then masks to EOS: llguidance's item limit gives one-token "programs" that end with
-    `stop`). The server reports nothing else, so each such sample is checked here and marked failed.
-    """
-    from elixir_coder_lsp.inference import constraints
-
-    out: list[str] = []
-    for i, (sample, completion) in enumerate(zip(samples, completions)):
-        if completion.finish_reason != "stop" or not sample.eos_ended:
-            continue  # a stop string or the token budget ended it, not the grammar
-        if not completion.text.strip():
-            # allowed by a grammar that accepts nothing, but also exactly what a matcher that failed on
-            # its first mask produces; constrained requests are for code, so it is never a result
-            why = "ended at end-of-sequence with no code"
-        elif not constraints.grammar_accepts(grammar, completion.text):
-            why = f"ended after {completion.num_tokens} token(s) where the grammar does not allow an end"
-        else:
-            continue
-        completion.finish_reason = "error"
-        out.append(f"sample {i} {why}: the server's grammar engine failed (with llguidance, most likely its limit of "
-                   "Earley items per step)")
-    return out
 
 
 def _valid_engine(value: Any) -> Engine | None:
