@@ -409,5 +409,6 @@ def run_stdio(*, log_file: str | None = None, log_level: str | None = None) -> i
         ls.start_io()
     finally:
         ls.executor.shutdown(wait=False, cancel_futures=True)
+        ls.folder_coders.close()
         ls.coder.close()
     return 0
