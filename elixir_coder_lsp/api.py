@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from elixir_coder_lsp.cancel import Cancelled, CancelToken
+from elixir_coder_lsp.folders import holding_folder
 from elixir_coder_lsp.settings import Settings
 from elixir_coder_lsp.sources import read_source
 from elixir_coder_lsp.findings import Finding
@@ -45,12 +46,15 @@ class ElixirCoder:
         workspace_root: str | Path | None = None,
         helper: Any = None,
         on_status: Callable[[InstanceStatus], None] | None = None,
+        shared: ElixirCoder | None = None,
     ) -> None:
+        """``shared``: a workspace folder's façade (its own settings and real tools) over that façade's helper and pool."""
         self.settings = settings or Settings()
         self.workspace_root = Path(workspace_root) if workspace_root else None
         self.workspace_folders: list[Path] = []
+        self._shared = shared
         self._helper = helper
-        self._owns_helper = helper is None
+        self._owns_helper = helper is None and shared is None
         self._pool: Any = None
         self._on_status = on_status
         self._lock = threading.Lock()
@@ -64,6 +68,8 @@ class ElixirCoder:
     @property
     def helper(self) -> Any:
         """The Elixir helper (started on first use)."""
+        if self._shared is not None:
+            return self._shared.helper
         with self._lock:
             if self._helper is None:
                 from elixir_coder_lsp.elixir.client import ElixirHelper
@@ -74,12 +80,18 @@ class ElixirCoder:
     @property
     def pool(self) -> Any:
         """The model pool (instances start lazily on their first request)."""
+        if self._shared is not None:
+            return self._shared.pool
         with self._lock:
             if self._pool is None:
                 from elixir_coder_lsp.inference.pool import ModelPool
 
                 self._pool = ModelPool(self.settings, on_status=self._on_status)
             return self._pool
+
+    def _started_pool(self) -> Any:
+        """The model pool when it has started, else None (never starts it)."""
+        return self._shared._started_pool() if self._shared is not None else self._pool
 
     def update_settings(self, settings: Settings) -> None:
         """Apply new settings; running model instances restart only when their own settings changed."""
@@ -153,10 +165,9 @@ class ElixirCoder:
                 root = None
             if root is not None:
                 return root
-            path = Path(filename).resolve()
-            holders = [f for f in self.workspace_folders if path.is_relative_to(f.resolve())]
-            if holders:
-                return max(holders, key=lambda f: len(f.resolve().parts))
+            folder = holding_folder(filename, self.workspace_folders)
+            if folder is not None:
+                return folder
         return self.workspace_root
 
     def credo_config(self, filename: str | None = None) -> Any:
@@ -296,7 +307,7 @@ class ElixirCoder:
             cancel.raise_if_cancelled()
         future = self.pool.submit(request, on_event=on_event)
         if cancel is not None:
-            cancel.on_cancel(lambda: self._pool and self._pool.cancel(request.id))
+            cancel.on_cancel(lambda: (pool := self._started_pool()) and pool.cancel(request.id))
         try:
             result = future.result(timeout=timeout)
         except GenerationError as exc:
@@ -519,21 +530,9 @@ class ElixirCoder:
 
     def has_model(self, instance: str | None = None) -> bool:
         """Whether the instance is usable here: a server URL, a local checkpoint directory, or a cached hub id."""
-        model = self.settings.models.get(instance or self.settings.routing.default)
-        if model is None:
-            return False
-        if model.backend == "openai":
-            return bool(model.url)
-        if not model.checkpoint:
-            return False
-        if Path(model.checkpoint).expanduser().is_dir():
-            return True
-        try:
-            from huggingface_hub import try_to_load_from_cache
+        from elixir_coder_lsp.inference.pool import model_usable
 
-            return isinstance(try_to_load_from_cache(model.checkpoint, "config.json"), str)
-        except Exception:  # noqa: BLE001 - not a hub id, or no hub library: not usable offline
-            return False
+        return model_usable(self.settings.models.get(instance or self.settings.routing.default))
 
     def _sampler(
         self,
@@ -577,7 +576,8 @@ class ElixirCoder:
 
     def inline_ready(self, instance: str | None = None, sticky_key: str | None = None) -> bool:
         """Whether inline completion may run now: a model is configured and already loaded (never loads one)."""
-        return self.has_model(instance) and self._pool is not None and self._pool.is_ready(instance, sticky_key)
+        pool = self._started_pool()
+        return self.has_model(instance) and pool is not None and pool.is_ready(instance, sticky_key)
 
     def start_inline(self, prompt: str, on_event: Callable[[StreamEvent], None] | None = None, **options: Any) -> tuple[str, Any]:
         """Submit one inline-completion request (inference/fim.py `inline_request`); (request id, Future)."""
@@ -588,8 +588,9 @@ class ElixirCoder:
 
     def model_statuses(self) -> list[InstanceStatus]:
         """Status of each configured instance (without starting any)."""
-        if self._pool is not None:
-            return self._pool.statuses()
+        pool = self._started_pool()
+        if pool is not None:
+            return pool.statuses()
         return [
             InstanceStatus(name=name, checkpoint=m.checkpoint, backend=m.backend, state="stopped")
             for name, m in self.settings.models.items()

@@ -147,9 +147,9 @@ class Paragraphs:
         self.generated = 0
         self.rejected: list[tuple[str, str]] = []  # (text, reason), for logs and tests
 
-    def enabled(self) -> bool:
-        """explanations.useModel and at least one model configured."""
-        settings = self.coder.settings
+    def enabled(self, settings: Any = None) -> bool:
+        """explanations.useModel and at least one model configured (in ``settings``, by default the façade's)."""
+        settings = settings or self.coder.settings
         return bool(settings.explanations.use_model and settings.models)
 
     def ready_instance(self) -> str | None:
@@ -168,10 +168,11 @@ class Paragraphs:
         with self._lock:
             return self._done.get(cache_key(ctx))
 
-    def request(self, ctx: Any, docs: list[Any]) -> bool:
-        """Queue a paragraph when none is cached or pending and a model is loaded and idle; True when queued."""
+    def request(self, ctx: Any, docs: list[Any], *, settings: Any = None) -> bool:
+        """Queue a paragraph when none is cached or pending and a model is loaded and idle; True when queued.
+        ``settings``: the file's (its workspace folder's `explanations.useModel`), by default the façade's."""
         key = cache_key(ctx)
-        if not self.enabled():
+        if not self.enabled(settings):
             return False
         with self._lock:
             if key in self._done or key in self._pending or self._pending:

@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from elixir_coder_lsp.inference.backends.base import Backend, EventCallback, StatusCallback
@@ -53,6 +54,24 @@ def least_outstanding(outstanding: list[int], start: int = 0) -> int:
         if outstanding[i] < outstanding[best]:
             best = i
     return best
+
+
+def model_usable(model: ModelSettings | None) -> bool:
+    """Whether an instance can serve without a download: a server URL, a local checkpoint directory, or a cached hub id."""
+    if model is None:
+        return False
+    if model.backend == "openai":
+        return bool(model.url)
+    if not model.checkpoint:
+        return False
+    if Path(model.checkpoint).expanduser().is_dir():
+        return True
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        return isinstance(try_to_load_from_cache(model.checkpoint, "config.json"), str)
+    except Exception:  # noqa: BLE001 - not a hub id, or no hub library: not usable offline
+        return False
 
 
 def default_backend_factory(num_threads: int | None = None) -> BackendFactory:

@@ -105,7 +105,7 @@ def code_actions(server: ElixirCoderServer, params: types.CodeActionParams) -> l
     wants_refactor = not only or any(str(k).startswith("refactor") for k in only)
     doc_changes = server.supports_document_changes()
     actions: list[types.CodeAction] = []
-    has_model = wants_quickfix and bool(params.context.diagnostics) and server.coder.has_model()
+    has_model = wants_quickfix and bool(params.context.diagnostics) and server.coder_for(uri).has_model()
     if wants_quickfix:
         for diagnostic in params.context.diagnostics:
             finding = finding_of(diagnostic)

@@ -70,7 +70,7 @@ class DiagnosticsScheduler:
         is_excluded: Callable[[str | None], bool],
         on_error: Callable[[str], None],
         ready: Callable[[], Awaitable[Any]] | None = None,
-        limits: Callable[[], LimitsSettings],
+        limits: Callable[[str], LimitsSettings],
     ) -> None:
         self._snapshot = snapshot
         self._analyze = analyze
@@ -80,7 +80,7 @@ class DiagnosticsScheduler:
         self._is_excluded = is_excluded
         self._on_error = on_error
         self._ready = ready
-        self._limits = limits  # [limits]: documents skipped with a diagnostic saying why (lsp/limits.py)
+        self._limits = limits  # a document's [limits]: documents skipped with a diagnostic saying why (lsp/limits.py)
         self._pending: dict[str, asyncio.Task[None]] = {}
         self.published_versions: dict[str, int | None] = {}
         self.findings: dict[str, list[Finding]] = {}  # what the last publish showed, for hover
@@ -119,14 +119,14 @@ class DiagnosticsScheduler:
                     self._publish(uri, snap.version, [])
                 return
             loop = asyncio.get_running_loop()
-            skipped = await loop.run_in_executor(self._executor, self._skip_diagnostic, snap.text)
+            skipped = await loop.run_in_executor(self._executor, self._skip_diagnostic, snap)
             if skipped is not None:
                 self._publish_skipped(snap, skipped)
                 return
             try:
                 findings = await loop.run_in_executor(self._executor, self._analyze, snap)
             except Exception as exc:  # the helper is missing or crashed: tell the user once, keep serving
-                refused = self._refusal(exc)
+                refused = self._refusal(snap, exc)
                 if refused is not None:  # input the helper will not take (too deeply nested, ...)
                     self._publish_skipped(snap, refused)
                     return
@@ -143,12 +143,12 @@ class DiagnosticsScheduler:
             if self._pending.get(uri) is asyncio.current_task():
                 del self._pending[uri]
 
-    def _skip_diagnostic(self, text: str) -> types.Diagnostic | None:
-        return input_limits.skip_diagnostic(text, self._limits())
+    def _skip_diagnostic(self, snap: Snapshot) -> types.Diagnostic | None:
+        return input_limits.skip_diagnostic(snap.text, self._limits(snap.uri))
 
-    def _refusal(self, exc: Exception) -> types.Diagnostic | None:
+    def _refusal(self, snap: Snapshot, exc: Exception) -> types.Diagnostic | None:
         kind = getattr(exc, "kind", "")
-        return input_limits.refusal_diagnostic(kind, str(exc), self._limits()) if kind else None
+        return input_limits.refusal_diagnostic(kind, str(exc), self._limits(snap.uri)) if kind else None
 
     def _publish_skipped(self, snap: Snapshot, diagnostic: types.Diagnostic) -> None:
         if self._publish_if_current(snap, [diagnostic]):

@@ -125,7 +125,7 @@ async def generate_job(server: ElixirCoderServer, job: Job, report: Callable[[st
     lines = split_lines(snap.text)
     start, end = range_to_codepoints(lines, args.range, encoding)
     loop = asyncio.get_running_loop()
-    coder = server.coder
+    coder = server.coder_for(uri)  # the document's workspace folder's settings
 
     def locate() -> GenerationSite | None:
         summary = coder.summary(snap.text)
@@ -160,7 +160,7 @@ async def generate_job(server: ElixirCoderServer, job: Job, report: Callable[[st
     job.token.raise_if_cancelled()
     if outcome.status not in ("generated", "not_clean"):
         raise JobFailed(outcome.message or f"generation ended with status {outcome.status}")
-    code = await choose_candidate(server, job.id, outcome)  # generation.preview: the user picks among checked candidates
+    code = await choose_candidate(server, job.id, outcome, server.settings_for(uri))  # generation.preview: the user picks among checked candidates
     job.token.raise_if_cancelled()
     report("inserting")
     current = server.snapshot(uri)

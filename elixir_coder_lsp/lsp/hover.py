@@ -11,11 +11,13 @@ import hashlib
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 from elixir_coder_lsp.findings import Finding
 from elixir_coder_lsp.inference.explain_model import Paragraphs
 from elixir_coder_lsp.inference.explanation import Prepared
+from elixir_coder_lsp.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +28,11 @@ SEPARATOR = "\n\n---\n\n"
 class Explanations:
     """Explanation markdown for findings of one server (blocking methods: call them from worker threads)."""
 
-    def __init__(self, coder: Any) -> None:
+    def __init__(self, coder: Any, *, settings_for: Callable[[str | None], Settings] | None = None) -> None:
+        """``coder``: the root façade (it knows every workspace folder's projects); ``settings_for``: a file's settings
+        (its workspace folder's; `explanations.useModel`), by default the façade's."""
         self.coder = coder
+        self.settings_for = settings_for or (lambda _path: coder.settings)
         self.paragraphs = Paragraphs(coder)
         self._cache: OrderedDict[tuple[Any, ...], Prepared] = OrderedDict()
         self._lock = threading.Lock()
@@ -35,7 +40,7 @@ class Explanations:
     def _key(self, text: str, finding: Finding) -> tuple[Any, ...]:
         digest = hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
         f = finding
-        return (f.rule, f.message, f.line, f.column, f.end_line, f.end_column, digest, str(self.coder.workspace_root))
+        return (f.rule, f.message, f.line, f.column, f.end_line, f.end_column, digest, f.file, str(self.coder.workspace_root))
 
     def prepared(self, text: str, finding: Finding) -> Prepared:
         """The structured explanation (cached per finding and document text)."""
@@ -57,7 +62,7 @@ class Explanations:
         prepared = self.prepared(text, finding)
         paragraph = self.paragraphs.get(prepared.context)
         if paragraph is None:
-            self.paragraphs.request(prepared.context, prepared.retrieved)
+            self.paragraphs.request(prepared.context, prepared.retrieved, settings=self.settings_for(finding.file))
         return prepared.render(paragraph)
 
     def markdown(self, text: str, findings: list[Finding]) -> str:

@@ -328,7 +328,7 @@ class InlineCompletions:
                 doc.tasks.pop(kind, None)
 
     async def _complete(self, uri: str, doc: DocState, position: types.Position) -> str | None:
-        settings = self.ls.config.settings.inline
+        settings = self.ls.settings_for(uri).inline  # the document's workspace folder's
         snap = self.ls.snapshot(uri)
         if snap is None or not settings.enabled:
             return None
@@ -354,7 +354,7 @@ class InlineCompletions:
             doc.decoding = d = None
         if d is None:
             await asyncio.sleep(settings.debounce_ms / 1000.0)
-            ready = await loop.run_in_executor(self.ls.executor, self.ls.coder.inline_ready, None, uri)
+            ready = await loop.run_in_executor(self.ls.executor, self.ls.coder_for(uri).inline_ready, None, uri)
             if not ready:
                 return self._answer(ctx, None)
             d = await self._start(ctx, settings.max_new_tokens)
@@ -413,7 +413,7 @@ class InlineCompletions:
             prefix, suffix = bound_by_tokens(ctx.prefix, ctx.suffix, tokenizer, MAX_PREFIX_TOKENS, MAX_SUFFIX_TOKENS)
             prompt = fim_prompt(fim, prefix, suffix)
             gp = ctx.grammar_prefix
-            rid, fut = self.ls.coder.start_inline(
+            rid, fut = self.ls.coder_for(ctx.uri).start_inline(
                 prompt, grammar_prefix=gp, entry_rule=ctx.entry_rule, max_new_tokens=max_new_tokens, sticky_key=ctx.uri,
                 on_event=on_event,
             )

@@ -54,7 +54,7 @@ async def model_fix_edit(
 ) -> types.WorkspaceEdit | None:
     """Repair the range (or the enclosing function) with the model; None edits are never produced for a worse file."""
     loop = asyncio.get_running_loop()
-    coder = server.coder
+    coder = server.coder_for(job.uri)  # the document's workspace folder's settings
     summary = await loop.run_in_executor(server.executor, coder.summary, snap.text)
     entry_rule = "module_body"
     if rng is not None:

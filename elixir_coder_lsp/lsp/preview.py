@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from elixir_coder_lsp.cancel import Cancelled
 from elixir_coder_lsp.inference.outcome import GenerationOutcome
 from elixir_coder_lsp.lsp.ask import ask_user
+from elixir_coder_lsp.settings import Settings
 
 if TYPE_CHECKING:
     from elixir_coder_lsp.lsp.server import ElixirCoderServer
@@ -43,12 +44,12 @@ def preview_options(outcome: GenerationOutcome, limit: int = PREVIEW_CANDIDATES)
     return options
 
 
-async def choose_candidate(server: ElixirCoderServer, job_id: str, outcome: GenerationOutcome) -> str:
+async def choose_candidate(server: ElixirCoderServer, job_id: str, outcome: GenerationOutcome, settings: Settings) -> str:
     """The code to insert: the user's pick with `generation.preview` and `clientUi.ask`, else the best candidate.
 
-    A cancelled or dismissed question raises Cancelled (the job then applies nothing).
+    ``settings`` are the document's (its workspace folder's). A cancelled or dismissed question raises
+    Cancelled (the job then applies nothing).
     """
-    settings = server.config.settings
     if not settings.generation.preview or not settings.client_ui.ask:
         return outcome.code
     options = preview_options(outcome)

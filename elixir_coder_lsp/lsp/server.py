@@ -21,7 +21,10 @@ from elixir_coder_lsp.inference.types import InstanceStatus
 from elixir_coder_lsp.lsp import actions as lsp_actions
 from elixir_coder_lsp.lsp.actions import CancelArgs, DiagnosticArgs, GenerateArgs
 from elixir_coder_lsp.lsp.configuration import SettingsState
+from elixir_coder_lsp.lsp.folder_coders import FolderCoders
+from elixir_coder_lsp.config import WORKSPACE_FILE
 from elixir_coder_lsp.excludes import is_excluded_path
+from elixir_coder_lsp.folders import holding_folder
 from elixir_coder_lsp.lsp.diagnostics import DiagnosticsScheduler, Snapshot
 from elixir_coder_lsp.lsp.fix import fix_job
 from elixir_coder_lsp.lsp.generate import generate_job
@@ -31,7 +34,7 @@ from elixir_coder_lsp.lsp.positions import split_lines, units_to_codepoint
 from elixir_coder_lsp.lsp.jobs import JobManager
 from elixir_coder_lsp.lsp.protocol import ElixirCoderProtocol
 from elixir_coder_lsp.lsp.status import StatusReporter
-from elixir_coder_lsp.settings import SECTION
+from elixir_coder_lsp.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +50,10 @@ class ElixirCoderServer(LanguageServer):
         # Our own pool: pygls reads stdin on its thread pool, so long work there would block cancellation.
         self.executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="elixir-coder")
         self.config = SettingsState()
-        self.coder = ElixirCoder(self.config.settings, on_status=self._status_from_thread)
+        self.coder = ElixirCoder(self.config.settings, on_status=self._status_from_thread)  # the root's; owns helper and pool
+        self.folder_coders = FolderCoders(self.coder, self.config)  # one façade per other workspace folder
         self.jobs = JobManager(self)
-        self.explanations = Explanations(self.coder)
+        self.explanations = Explanations(self.coder, settings_for=self.config.settings_for)
         self.status = StatusReporter(self)
         self.inline = InlineCompletions(self)
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -61,17 +65,25 @@ class ElixirCoderServer(LanguageServer):
         self.log_flags: tuple[str | None, str | None] | None = None
         self.diagnostics = DiagnosticsScheduler(
             snapshot=self.snapshot,
-            analyze=lambda snap: self.coder.analyze(snap.text, filename=snap.path) + self.real_findings.get(snap.uri, []),
+            analyze=lambda snap: self.coder_for(snap.uri).analyze(snap.text, filename=snap.path) + self.real_findings.get(snap.uri, []),
             publish=self._publish,
             encoding=self.position_encoding,
             executor=self.executor,
-            is_excluded=lambda path: is_excluded_path(path, self.config.workspace_root, self.config.settings.checks.exclude),
+            is_excluded=lambda path: is_excluded_path(path, self.config.root_for(path), self.config.settings_for(path).checks.exclude),
             on_error=self.show_error_once,
             ready=lambda: self.settings_ready.wait(),
-            limits=lambda: self.config.settings.limits,
+            limits=lambda uri: self.settings_for(uri).limits,
         )
 
     # -- small services the handlers share ------------------------------------------------------------
+
+    def coder_for(self, uri: str) -> ElixirCoder:
+        """The pipeline façade for a document: its workspace folder's (multi-root), else the root's."""
+        return self.folder_coders.for_path(_fs_path(uri))
+
+    def settings_for(self, uri: str) -> Settings:
+        """A document's settings: its workspace folder's (multi-root), else the root's."""
+        return self.config.settings_for(_fs_path(uri))
 
     def snapshot(self, uri: str) -> Snapshot | None:
         """The open document's text and version, or None when it is not open."""
@@ -119,9 +131,10 @@ class ElixirCoderServer(LanguageServer):
         if status.state == "failed":
             self.show_error_once(f"Model '{status.name}' is unavailable: {status.message}. {NO_MODEL_HELP}")
 
-    def apply_settings(self, errors: list[str]) -> None:
-        """Push recomputed settings into the pipeline; show setting errors in one message, once per change."""
-        self.coder.update_settings(self.config.settings)
+    def apply_settings(self, errors: list[str]) -> list[Path]:
+        """Push recomputed settings into the pipeline (every folder's façade); show setting errors in one message,
+        once per change. Returns the workspace folders whose façade was added or removed."""
+        changed = self.folder_coders.sync()
         if self.log_flags is not None:
             level, file = self.log_flags
             log_error = logs.configure(level or self.config.settings.log.level, self.config.settings.log.file if file is None else file)
@@ -131,6 +144,29 @@ class ElixirCoderServer(LanguageServer):
             self.window_show_message(
                 types.ShowMessageParams(type=types.MessageType.Warning, message="elixir-coder settings: " + "; ".join(errors))
             )
+        return changed
+
+    async def ask_client_settings(self, pushed: dict[str, Any] | None = None) -> None:
+        """`workspace/configuration`, when the client has it: the section without a scope and for each workspace folder
+        (one request); ``pushed`` (didChangeConfiguration's settings) stands for the unscoped one. Without it, the
+        pushed settings apply to every folder."""
+        ws = self.client_capabilities.workspace
+        if not (ws and ws.configuration):
+            if pushed is not None:
+                self.config.push(pushed)
+            return
+        try:
+            result = await self.workspace_configuration_async(types.ConfigurationParams(items=self.config.configuration_items()))
+        except Exception as exc:
+            log.debug("workspace/configuration failed: %s", exc)
+            result = None
+        self.config.take_configuration(result, pushed)
+
+    def reanalyze(self, folders: list[Path] | None = None) -> None:
+        """Diagnose the open documents again: all of them, or those in ``folders`` (added or removed folders)."""
+        for uri in list(self.workspace.text_documents):
+            if folders is None or holding_folder(_fs_path(uri), folders) is not None:
+                self.diagnostics.schedule(uri, 0.0)
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         """pygls' error hook. From the read loop (a frame that is not JSON, a notification with bad params):
@@ -148,16 +184,16 @@ class ElixirCoderServer(LanguageServer):
             return
         loop = asyncio.get_running_loop()
         # Tool detection reads mix.lock and PATH: off the loop, like the tools themselves.
-        result = await loop.run_in_executor(self.executor, self.coder.check_real_tools, snap.text, snap.path)
+        result = await loop.run_in_executor(self.executor, self.coder_for(uri).check_real_tools, snap.text, snap.path)
         if not result.tools and not result.errors:
             return
         self.real_findings[uri] = result.findings
         for error in result.errors:
             self.show_error_once(error)
 
-    def debounce_s(self) -> float:
-        """checks.onChangeDebounceMs in seconds."""
-        return self.config.settings.checks.on_change_debounce_ms / 1000.0
+    def debounce_s(self, uri: str) -> float:
+        """The document's checks.onChangeDebounceMs in seconds."""
+        return self.settings_for(uri).checks.on_change_debounce_ms / 1000.0
 
     async def shutdown_work(self) -> None:
         """Cancel jobs and pending analyses, stop child processes."""
@@ -166,6 +202,7 @@ class ElixirCoderServer(LanguageServer):
         await self.jobs.wait_all(timeout=3.0)
         self.explanations.close()
         loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self.executor, self.folder_coders.close)
         await loop.run_in_executor(self.executor, self.coder.close)
 
 
@@ -177,27 +214,17 @@ def make_server() -> ElixirCoderServer:
     def initialize(ls: ElixirCoderServer, params: types.InitializeParams) -> None:
         ls.loop = asyncio.get_running_loop()
         root = params.root_uri or (params.workspace_folders[0].uri if params.workspace_folders else None)
-        ls.config.workspace_root = Path(to_fs_path(root)) if root else None
-        folders = [Path(to_fs_path(f.uri)) for f in params.workspace_folders or []]
-        ls.coder.set_workspace_root(ls.config.workspace_root, folders)
+        folders = {Path(to_fs_path(f.uri)): f.uri for f in params.workspace_folders or []}
+        ls.config.set_folders(Path(to_fs_path(root)) if root else None, folders)
         opts = params.initialization_options if isinstance(params.initialization_options, dict) else None
         ls.config.init_options = opts
         ls.config.recompute()  # errors are shown after `initialized`, once workspace/configuration is in
-        ls.coder.update_settings(ls.config.settings)
+        ls.folder_coders.sync()
 
     @ls.feature(types.INITIALIZED)
     async def initialized(ls: ElixirCoderServer, params: types.InitializedParams) -> None:
-        ws = ls.client_capabilities.workspace
-        if ws and ws.configuration:
-            try:
-                result = await ls.workspace_configuration_async(
-                    types.ConfigurationParams(items=[types.ConfigurationItem(section=SECTION)])
-                )
-                if result and isinstance(result[0], dict):
-                    ls.config.client_settings = result[0]
-            except Exception as exc:
-                log.debug("workspace/configuration failed: %s", exc)
         try:
+            await ls.ask_client_settings()
             ls.apply_settings(ls.config.recompute())
         finally:
             ls.settings_ready.set()
@@ -210,14 +237,20 @@ def make_server() -> ElixirCoderServer:
 
     @ls.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def did_change_configuration(ls: ElixirCoderServer, params: types.DidChangeConfigurationParams) -> None:
-        settings = params.settings
-        ws = ls.client_capabilities.workspace
-        if (settings is None or settings == {}) and ws and ws.configuration:
-            result = await ls.workspace_configuration_async(types.ConfigurationParams(items=[types.ConfigurationItem(section=SECTION)]))
-            settings = result[0] if result else None
-        if isinstance(settings, dict):
-            ls.config.client_settings = settings
+        pushed = params.settings if isinstance(params.settings, dict) and params.settings else None
+        await ls.ask_client_settings(pushed)
         ls.apply_settings(ls.config.recompute())
+
+    @ls.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
+    async def did_change_workspace_folders(ls: ElixirCoderServer, params: types.DidChangeWorkspaceFoldersParams) -> None:
+        # pygls has updated ls.workspace.folders already; each added folder brings its settings and its façade
+        removed = {Path(to_fs_path(f.uri)) for f in params.event.removed}
+        folders = {path: uri for path, uri in ls.config.folders.items() if path not in removed}
+        folders.update({Path(to_fs_path(f.uri)): f.uri for f in params.event.added})
+        ls.config.set_folders(ls.config.workspace_root, folders)
+        await ls.ask_client_settings()
+        changed = ls.apply_settings(ls.config.recompute())
+        ls.reanalyze(changed)
 
     @ls.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: ElixirCoderServer, params: types.DidOpenTextDocumentParams) -> None:
@@ -225,15 +258,19 @@ def make_server() -> ElixirCoderServer:
 
     @ls.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: ElixirCoderServer, params: types.DidChangeTextDocumentParams) -> None:
-        ls.diagnostics.schedule(params.text_document.uri, ls.debounce_s())
+        ls.diagnostics.schedule(params.text_document.uri, ls.debounce_s(params.text_document.uri))
 
     @ls.feature(types.TEXT_DOCUMENT_DID_SAVE)
     async def did_save(ls: ElixirCoderServer, params: types.DidSaveTextDocumentParams) -> None:
         uri = params.text_document.uri
         if uri.endswith(".credo.exs") or uri.endswith("/.formatter.exs"):
-            ls.coder.forget_credo_config()
-            for open_uri in list(ls.workspace.text_documents):
-                ls.diagnostics.schedule(open_uri, 0.0)
+            for coder in ls.folder_coders.all():
+                coder.forget_credo_config()
+            ls.reanalyze()
+            return
+        if uri.endswith("/" + WORKSPACE_FILE):  # a folder's own settings file: its documents take the new settings
+            ls.apply_settings(ls.config.recompute())
+            ls.reanalyze()
             return
         await ls.run_real_tools(uri)
         ls.diagnostics.schedule(uri, 0.0)
@@ -268,7 +305,7 @@ def make_server() -> ElixirCoderServer:
     @ls.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions())
     async def completion(ls: ElixirCoderServer, params: types.CompletionParams) -> types.CompletionList:
         # inline.asCompletionItem: the inline completion as one item, for clients without inline completion
-        if not ls.config.settings.inline.as_completion_item:
+        if not ls.settings_for(params.text_document.uri).inline.as_completion_item:
             return types.CompletionList(is_incomplete=False, items=[])
         completion = await ls.inline.complete(params.text_document.uri, params.position, "completion")
         return completion_items(completion, params.position)
@@ -339,6 +376,14 @@ def make_server() -> ElixirCoderServer:
     return ls
 
 
+def _fs_path(uri: str) -> str | None:
+    """A document URI's file system path (None for `untitled:` and other schemes without one)."""
+    try:
+        return to_fs_path(uri)
+    except Exception:  # noqa: BLE001 - an odd URI is a document outside every folder
+        return None
+
+
 def _invalid(message: str) -> Exception:
     return JsonRpcInvalidParams.of(ValueError(message))
 
@@ -364,5 +409,6 @@ def run_stdio(*, log_file: str | None = None, log_level: str | None = None) -> i
         ls.start_io()
     finally:
         ls.executor.shutdown(wait=False, cancel_futures=True)
+        ls.folder_coders.close()
         ls.coder.close()
     return 0

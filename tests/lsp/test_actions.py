@@ -46,6 +46,9 @@ class FakeServer:
     def position_encoding(self) -> str:
         return "utf-16"
 
+    def coder_for(self, uri: str) -> FakeCoder:
+        return self.coder
+
     def supports_document_changes(self) -> bool:
         return self.document_changes
 

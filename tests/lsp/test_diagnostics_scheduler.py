@@ -37,7 +37,7 @@ class Harness:
             publish=lambda uri, version, diags: self.published.append((uri, version, len(diags))),
             encoding=lambda: "utf-16",
             executor=self.executor,
-            limits=lambda: LimitsSettings(max_document_bytes=max_bytes),
+            limits=lambda uri: LimitsSettings(max_document_bytes=max_bytes),
             is_excluded=lambda path: excluded,
             on_error=self.errors.append,
         )

@@ -51,7 +51,7 @@ def test_options_are_the_top_distinct_candidates_with_their_findings() -> None:
 
 def test_the_user_picks_a_candidate_through_ask() -> None:
     server = FakeServer(True, True, lambda params: {"answer": params["options"][1]["label"]})
-    assert asyncio.run(choose_candidate(server, "job-1", outcome())) == OTHER  # type: ignore[arg-type]
+    assert asyncio.run(choose_candidate(server, "job-1", outcome(), server.config.settings)) == OTHER  # type: ignore[arg-type]
     (method, params), = server.asked
     assert method == "elixirCoder/ask" and params["jobId"] == "job-1" and params["allowFreeText"] is False
 
@@ -59,19 +59,19 @@ def test_the_user_picks_a_candidate_through_ask() -> None:
 @pytest.mark.parametrize(("preview", "ask"), [(False, True), (True, False), (False, False)])
 def test_without_preview_or_ask_the_best_candidate_is_applied(preview: bool, ask: bool) -> None:
     server = FakeServer(preview, ask, {"answer": "2."})
-    assert asyncio.run(choose_candidate(server, "job-1", outcome())) == BEST  # type: ignore[arg-type]
+    assert asyncio.run(choose_candidate(server, "job-1", outcome(), server.config.settings)) == BEST  # type: ignore[arg-type]
     assert server.asked == []
 
 
 def test_a_dismissed_preview_cancels() -> None:
     server = FakeServer(True, True, {"cancelled": True})
     with pytest.raises(Cancelled):
-        asyncio.run(choose_candidate(server, "job-1", outcome()))  # type: ignore[arg-type]
+        asyncio.run(choose_candidate(server, "job-1", outcome(), server.config.settings))  # type: ignore[arg-type]
 
 
 def test_one_candidate_is_applied_without_asking() -> None:
     server = FakeServer(True, True, {"answer": "x"})
     single = GenerationOutcome("generated", code=BEST)
     single.extra["ranked"] = [(BEST, 0)]
-    assert asyncio.run(choose_candidate(server, "job-1", single)) == BEST  # type: ignore[arg-type]
+    assert asyncio.run(choose_candidate(server, "job-1", single, server.config.settings)) == BEST  # type: ignore[arg-type]
     assert server.asked == []
