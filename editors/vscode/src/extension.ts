@@ -35,8 +35,8 @@ const jobs = new JobTracker();
 let settingKeys: string[] = []; // package.json's settings, below `elixirCoder`
 
 /** The settings the user set explicitly (any scope), by dotted key below `elixirCoder`. */
-function explicitSettings(): Record<string, unknown> {
-  const config = vscode.workspace.getConfiguration(SECTION);
+function explicitSettings(scope?: vscode.Uri): Record<string, unknown> {
+  const config = vscode.workspace.getConfiguration(SECTION, scope);
   const out: Record<string, unknown> = {};
   for (const key of settingKeys) {
     const seen = config.inspect(key);
@@ -147,9 +147,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     // No synchronize.configurationSection: it would send every default, overriding the server's own
     // config files. A change is announced with null settings instead, and the server asks for them.
     middleware: {
-      // workspace/configuration gets the same explicit-only object as initializationOptions.
+      // workspace/configuration gets the same explicit-only object as initializationOptions; an item
+      // scoped to a workspace folder gets that folder's values (the server keeps settings per folder).
       workspace: {
-        configuration: (params) => params.items.map((item) => (item.section === SECTION ? serverSettings(explicitSettings()) : null)),
+        configuration: (params) =>
+          params.items.map((item) =>
+            item.section === SECTION ? serverSettings(explicitSettings(item.scopeUri ? vscode.Uri.parse(item.scopeUri) : undefined)) : null,
+          ),
       },
       // Code actions run server commands through here: follow the jobs they start.
       executeCommand: async (command, args, next) => {
