@@ -56,9 +56,6 @@ def test_code_tokenizer_is_large_and_spans_lexemes(code_tokenizer) -> None:
     assert {"),", ".map", "\n\n"} <= tokens
 
 
-@pytest.mark.xfail(strict=True, reason="known: some mask steps still need more than 50k items on a 100k code BPE "
-                   "(bench/grammar_items.py: max 87,802 after the line-end fusion, 212,380 before); "
-                   "remove this mark when the grammar fits")
 def test_every_step_fits_default_limits(code_tokenizer, corpus_sources) -> None:
     from elixir_coder_lsp.inference.constraints import grammar_text
 

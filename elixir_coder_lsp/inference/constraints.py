@@ -30,8 +30,9 @@ log = logging.getLogger(__name__)
 GRAMMAR_PATH = Path(__file__).resolve().parent.parent / "grammars" / "elixir.lark"
 ENTRY_RULES = ("start", "module_body", "expr_seq")
 _RULE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-# The Elixir grammar predicts many items per position; with a large vocabulary a single mask step can
-# pass llguidance's default cap of 50k Earley items (the matcher would then stop with an error).
+# A safety margin only: the grammar fits llguidance's default cap of 50k Earley items per mask step with
+# a 100k code tokenizer (bench/grammar_items.py), as vLLM and SGLang need; a rare state that needs more
+# (nested parentheses) must not stop the local matcher with an error.
 STEP_MAX_ITEMS = 400_000
 
 

@@ -5,9 +5,9 @@ test tokenizer never reaches them; a real-sized code tokenizer does, and then vL
 `LLMatcher error` and masks to end-of-sequence, so a "program" ends after a token or two with
 finish_reason `stop`. The server tells the client nothing, so these tests catch it on their own: the
 client must spot such samples, redo them without the server's grammar and stop sending it (the
-loop parses and checks every candidate), and (an expected failure until the grammar fits the
-default limits) constrained samples must reach `min_tokens` and parse, with no matcher error in the
-server's log.
+loop parses and checks every candidate), and constrained samples must reach `min_tokens` and
+parse, with no matcher error in the server's log (the grammar now fits the default limits:
+bench/grammar_items.py).
 """
 
 from __future__ import annotations
@@ -120,8 +120,6 @@ def test_a_failed_server_matcher_is_spotted_and_generation_goes_on_without_it(co
                 assert check_text(completion.text, "expr_seq").accepted, completion.text
 
 
-@pytest.mark.xfail(strict=True, reason="known: the grammar needs more than llguidance's default 50k Earley items per step "
-                   "with a 100k code tokenizer (bench/grammar_items.py); remove this mark when it fits")
 def test_constrained_samples_reach_min_tokens_and_parse(code_server: VllmServer, helper: Any) -> None:
     before = _matcher_errors(code_server)
     result = _generate(code_server, min_tokens=MIN_TOKENS)
