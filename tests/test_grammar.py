@@ -67,6 +67,7 @@ ACCEPT = {
     "macro_paren_first_arg": "if (a or b) and c do\n  x\nend\n",
     "macro_in_call_args": "f(for x <- xs do\n  x\nend)\ng(if c, do: a, else: b)\n",
     "range_glued": "x = 1..n//2\ny = a..b\n",
+    "parens_macro_and_clauses": "x = (if a do b end)\n@spec f((a, b -> c)) :: e\n",
 }
 
 REJECT = {
@@ -112,6 +113,7 @@ REJECT = {
     "paren_first_arg": "foo (1)\n",
     "glued_tuple_first_arg": "foo{1}\n",
     "capture_first_arg": "foo &bar/1\n",
+    "do_call_in_parens": "x = (foo() do end)\n",
 }
 
 
