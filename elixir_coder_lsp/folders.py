@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterable
 from pathlib import Path
+
+
+@functools.lru_cache(maxsize=256)
+def _resolved(folder: Path) -> Path:
+    # a workspace's folders are looked up for every document event; resolving them is file system work
+    return folder.resolve()
 
 
 def holding_folder(path: str | os.PathLike[str] | None, folders: Iterable[Path]) -> Path | None:
@@ -19,7 +26,7 @@ def holding_folder(path: str | os.PathLike[str] | None, folders: Iterable[Path])
     best: Path | None = None
     best_depth = -1
     for folder in folders:
-        resolved = Path(folder).resolve()
+        resolved = _resolved(Path(folder))
         depth = len(resolved.parts)
         if depth > best_depth and target.is_relative_to(resolved):
             best, best_depth = folder, depth
