@@ -118,12 +118,7 @@ class Loop:
     ) -> GenerationOutcome:
         """Generate ``n`` candidates (or take ``candidates``), return the first clean one, else autofix and repair the best."""
         outcome = GenerationOutcome("failed", attempts=0)
-        try:
-            self._generate(outcome, prompt, answers, n or self.n, max(1, max_attempts), candidates)
-        except Exception as exc:  # noqa: BLE001 - errors are values at this boundary
-            self._fail(outcome, exc)
-        outcome.instance = outcome.instance or self._instance
-        return outcome
+        return self._settled(outcome, lambda: self._generate(outcome, prompt, answers, n or self.n, max(1, max_attempts), candidates))
 
     def repair(
         self,
@@ -136,12 +131,7 @@ class Loop:
     ) -> GenerationOutcome:
         """Autofix, then model-repair ``code`` (or only ``region`` of it) for up to ``max_attempts`` rounds."""
         outcome = GenerationOutcome("failed", code=code, attempts=0)
-        try:
-            self._repair_only(outcome, code, findings, max(1, max_attempts), request, region)
-        except Exception as exc:  # noqa: BLE001 - errors are values at this boundary
-            self._fail(outcome, exc)
-        outcome.instance = outcome.instance or self._instance
-        return outcome
+        return self._settled(outcome, lambda: self._repair_only(outcome, code, findings, max(1, max_attempts), request, region))
 
     # -- the two flows ------------------------------------------------------------------------------
 
@@ -385,6 +375,15 @@ class Loop:
             f"{len(left)} finding{'s' if len(left) != 1 else ''} left after {outcome.attempts} "
             f"attempt{'s' if outcome.attempts != 1 else ''}{tail}: {', '.join(rules)}."
         )
+
+    def _settled(self, outcome: GenerationOutcome, flow: Callable[[], None]) -> GenerationOutcome:
+        """Run one flow into ``outcome``; an exception becomes the outcome's failure (errors are values here)."""
+        try:
+            flow()
+        except Exception as exc:  # noqa: BLE001 - errors are values at this boundary
+            self._fail(outcome, exc)
+        outcome.instance = outcome.instance or self._instance
+        return outcome
 
     def _fail(self, outcome: GenerationOutcome, exc: BaseException) -> None:
         outcome.status = "failed"
