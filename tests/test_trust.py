@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from elixir_coder_lsp.config import USER_ONLY, WORKSPACE_FILE, load_settings, strip_user_only
+from tests.test_config import _write, isolated  # noqa: F401 - isolated is a fixture
 
 ESCALATING = """
 trustedWorkspace = true
@@ -38,17 +39,6 @@ IGNORED = [
     "models.default.roles.generate.adapter",
 ]
 
-
-def _write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-@pytest.fixture
-def isolated(tmp_path: Path) -> dict:
-    """load_settings keyword arguments that read nothing from the real machine."""
-    return {"env": {}, "user_config_path": tmp_path / "no-user-config.toml"}
 
 
 def test_each_user_only_key_is_ignored_from_the_workspace_file_with_one_message(tmp_path: Path, isolated: dict) -> None:
