@@ -353,6 +353,28 @@ def test_fail_running_empties_the_batch(serving):
     assert engine.generate([GenerationRequest(prompt="x", params=greedy(3))])[0].completions[0].num_tokens >= 1
 
 
+def test_sampled_tokens_follow_the_distribution_and_do_not_depend_on_the_batch() -> None:
+    from elixir_coder_lsp.inference.sampling import make_generator, sample_tokens
+
+    logits = torch.tensor([0.0, 1.0, 2.0, float("-inf"), 0.5])
+    probs = torch.softmax(logits, dim=0)
+    n = 6000
+    gen = make_generator(7, "cpu")
+    counts = torch.bincount(torch.tensor([sample_tokens(logits[None], [1.0], [1.0], [gen])[0] for _ in range(n)]), minlength=5)
+    assert counts[3] == 0  # a banned token is never drawn
+    assert torch.allclose(counts / n, probs, atol=0.02)
+    # top-p renormalises over the nucleus: {2, 1} carry 0.579 + 0.213 of the mass
+    counts = torch.bincount(torch.tensor([sample_tokens(logits[None], [1.0], [0.7], [gen])[0] for _ in range(n)]), minlength=5)
+    assert counts[0] == counts[3] == counts[4] == 0 and abs(float(counts[2] / n) - 0.579 / 0.792) < 0.03
+    # a row's draw depends on its own generator only, not on the rows around it (greedy rows draw nothing)
+    batch = torch.randn(4, 50)
+    rows = {0: (1.0, 1.0, 3), 2: (0.7, 0.9, 4), 3: (1.3, 1.0, 5)}  # row -> temperature, top_p, seed
+    alone = {r: sample_tokens(batch[r : r + 1], [t], [p], [make_generator(s, "cpu")])[0] for r, (t, p, s) in rows.items()}
+    together = sample_tokens(batch, [1.0, 0.0, 0.7, 1.3], [1.0, 1.0, 0.9, 1.0], [make_generator(3, "cpu"), None, make_generator(4, "cpu"), make_generator(5, "cpu")])
+    assert {r: together[r] for r in rows} == alone
+    assert together[1] == int(batch[1].argmax())
+
+
 def test_sampling_helpers(serving):
     from elixir_coder_lsp.inference.output import detokenize_step, find_stop, stream_holdback
     from elixir_coder_lsp.inference.sampling import make_generator, sample_tokens

@@ -121,3 +121,23 @@ def test_overlong_words_are_spotted() -> None:
     assert not steering.word_too_long("x = " + "a_" * 20)
     assert not steering.word_too_long("a_" * 40 + " ")
     assert steering.word_start_mask(["ab", "_x", " y", ")", ""]).tolist() == [True, True, False, False, False]
+
+
+def test_rows_are_steered_together_as_each_would_be_alone() -> None:
+    closing_mask = steering.closing_mask(TEXTS)
+    raw = torch.log(torch.tensor([[0.1, 0.01, 0.02, 0.8, 0.0001, 0.0699],  # wants a banned ` end`: steered
+                                  [0.985, 0.001, 0.001, 0.01, 0.001, 0.002],  # 1%: left alone
+                                  [0.5, 0.1, 0.1, 0.1, 0.1, 0.1]]))  # budget nearly spent: pulled
+    masked = raw.clone()
+    masked[:, 3] = NEG
+    masked[0, 4] = NEG
+    strengths = [0.0, 0.0, 0.5]
+    expected = masked.clone()
+    for r in range(3):
+        if strengths[r] > 0 or steering.banned_closing_share(raw[r], expected[r], closing_mask) >= steering.TRANSFER_MIN:
+            steering.ban_identifier_ends(expected[r], [3, 4], lambda tid: False)
+            steering.transfer_closing_mass(raw[r], expected[r], closing_mask)
+            steering.budget_pull(expected[r], strengths[r], closing_mask, [0])
+    out = steering.steer_rows(raw, masked, strengths, [lambda tid: False] * 3, closing_mask, [3, 4], [0])
+    assert torch.equal(out, expected) and torch.equal(out[1], raw[1].masked_fill(torch.arange(6) == 3, NEG))
+    assert math.isinf(float(out[2, 4]))  # the pulled row's identifier `end` is banned too

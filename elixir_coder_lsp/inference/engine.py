@@ -504,7 +504,7 @@ class Engine:
         logits = raw.clone()
         grammar.apply_mask(logits, constraints, bitmask=bitmask)
         vocab = self._vocab_steering()
-        for row, ((state, seq), c) in enumerate(zip(rows, constraints)):
+        for row, c in enumerate(constraints):
             if steering.word_too_long(c.tail(steering.LONG_WORD)):
                 width = min(logits.shape[1], vocab.word_start.shape[0])
                 logits[row, :width].masked_fill_(vocab.word_start[:width].to(logits.device), float("-inf"))
@@ -512,12 +512,9 @@ class Engine:
                 for eos in self.eos:
                     if eos < logits.shape[1]:
                         logits[row, eos] = float("-inf")
-            strength = steering.pull_strength(len(seq.output_ids), state.budget)
-            if strength > 0 or steering.banned_closing_share(raw[row], logits[row], vocab.closing) >= steering.TRANSFER_MIN:
-                steering.ban_identifier_ends(logits[row], vocab.end_tokens, vocab.end_is_keyword(c))
-                steering.transfer_closing_mass(raw[row], logits[row], vocab.closing)
-                steering.budget_pull(logits[row], strength, vocab.closing, self.eos)
-        return logits
+        strengths = [steering.pull_strength(len(seq.output_ids), state.budget) for state, seq in rows]
+        ends = [vocab.end_is_keyword(c) for c in constraints]
+        return steering.steer_rows(raw, logits, strengths, ends, vocab.closing, vocab.end_tokens, self.eos)
 
     # A constrained sample is closed out (a short valid ending is appended, see inference/closing.py)
     # when the model wants to stop before the grammar may, or when its budget would end it unfinished.

@@ -20,20 +20,40 @@ def sample_tokens(
     top_ps: Sequence[float],
     generators: Sequence[torch.Generator | None],
 ) -> list[int]:
-    """One token per row of ``logits`` [B, V]; temperature <= 0 (or no generator) means greedy."""
+    """One token per row of ``logits`` [B, V]; temperature <= 0 (or no generator) means greedy.
+
+    The sampled rows are drawn together by inversion: one uniform number from each row's own generator
+    (so a sample's draws still do not depend on the batch), then one softmax, cumulative sum and search
+    over all of them. A torch.multinomial call per row cost ~0.1 ms each, a third of a 16-row step's
+    sampling and masking on the CPU.
+    """
     tokens = logits.argmax(dim=-1).tolist()
-    for row, (temp, top_p, gen) in enumerate(zip(temperatures, top_ps, generators)):
-        if temp <= 0 or gen is None:
-            continue
-        probs = torch.softmax(logits[row] / temp, dim=-1)
-        if 0.0 < top_p < 1.0:
-            sorted_probs, order = probs.sort(descending=True)
-            cum = sorted_probs.cumsum(0)
-            # keep the smallest prefix whose mass reaches top_p (always at least one token)
-            cut = cum - sorted_probs >= top_p
-            sorted_probs = sorted_probs.masked_fill(cut, 0.0)
-            choice = torch.multinomial(sorted_probs, 1, generator=gen)
-            tokens[row] = int(order[choice])
-        else:
-            tokens[row] = int(torch.multinomial(probs, 1, generator=gen))
+    rows = [r for r, (temp, gen) in enumerate(zip(temperatures, generators)) if temp > 0 and gen is not None]
+    if not rows:
+        return tokens
+    device = logits.device
+    pick = torch.tensor(rows, dtype=torch.long, device=device)
+    temps = torch.tensor([temperatures[r] for r in rows], dtype=torch.float64, device=device)
+    # float64: the cumulative sum over a large vocabulary keeps the smallest probabilities' share exact enough
+    probs = torch.softmax(logits.index_select(0, pick).to(torch.float64) / temps[:, None], dim=-1)
+    order: torch.Tensor | None = None
+    nucleus = [j for j, r in enumerate(rows) if 0.0 < top_ps[r] < 1.0]
+    if nucleus:
+        # nucleus rows: keep the smallest prefix (by probability) whose mass reaches top_p, at least one token
+        order = torch.arange(probs.shape[1], device=device).expand(len(rows), -1).clone()
+        at = torch.tensor(nucleus, dtype=torch.long, device=device)
+        sorted_probs, sorted_ids = probs.index_select(0, at).sort(dim=-1, descending=True)
+        top_p = torch.tensor([top_ps[rows[j]] for j in nucleus], dtype=torch.float64, device=device)
+        cut = sorted_probs.cumsum(-1) - sorted_probs >= top_p[:, None]
+        probs[at] = sorted_probs.masked_fill(cut, 0.0)
+        order[at] = sorted_ids
+    cdf = probs.cumsum(-1)
+    draws = torch.cat([torch.rand(1, generator=generators[r], device=device, dtype=torch.float64) for r in rows])
+    # the first index whose cumulative mass exceeds the draw: a zero-probability token is never chosen
+    chosen = torch.searchsorted(cdf, (draws * cdf[:, -1]).unsqueeze(1), right=True).squeeze(1)
+    chosen = chosen.clamp_(max=probs.shape[1] - 1)
+    if order is not None:
+        chosen = order.gather(1, chosen.unsqueeze(1)).squeeze(1)
+    for r, tok in zip(rows, chosen.tolist()):
+        tokens[r] = tok
     return tokens
