@@ -36,24 +36,22 @@ def sample_tokens(
     temps = torch.tensor([temperatures[r] for r in rows], dtype=torch.float64, device=device)
     # float64: the cumulative sum over a large vocabulary keeps the smallest probabilities' share exact enough
     probs = torch.softmax(logits.index_select(0, pick).to(torch.float64) / temps[:, None], dim=-1)
-    order: torch.Tensor | None = None
     nucleus = [j for j, r in enumerate(rows) if 0.0 < top_ps[r] < 1.0]
+    at = torch.tensor(nucleus, dtype=torch.long, device=device)
     if nucleus:
-        # nucleus rows: keep the smallest prefix (by probability) whose mass reaches top_p, at least one token
-        order = torch.arange(probs.shape[1], device=device).expand(len(rows), -1).clone()
-        at = torch.tensor(nucleus, dtype=torch.long, device=device)
+        # nucleus rows are drawn in probability order: keep the smallest prefix whose mass reaches top_p
+        # (at least one token), then map the drawn position back to its token
         sorted_probs, sorted_ids = probs.index_select(0, at).sort(dim=-1, descending=True)
         top_p = torch.tensor([top_ps[rows[j]] for j in nucleus], dtype=torch.float64, device=device)
         cut = sorted_probs.cumsum(-1) - sorted_probs >= top_p[:, None]
         probs[at] = sorted_probs.masked_fill(cut, 0.0)
-        order[at] = sorted_ids
     cdf = probs.cumsum(-1)
     draws = torch.cat([torch.rand(1, generator=generators[r], device=device, dtype=torch.float64) for r in rows])
     # the first index whose cumulative mass exceeds the draw: a zero-probability token is never chosen
     chosen = torch.searchsorted(cdf, (draws * cdf[:, -1]).unsqueeze(1), right=True).squeeze(1)
     chosen = chosen.clamp_(max=probs.shape[1] - 1)
-    if order is not None:
-        chosen = order.gather(1, chosen.unsqueeze(1)).squeeze(1)
+    if nucleus:
+        chosen[at] = sorted_ids.gather(1, chosen[at].unsqueeze(1)).squeeze(1)
     for r, tok in zip(rows, chosen.tolist()):
         tokens[r] = tok
     return tokens
