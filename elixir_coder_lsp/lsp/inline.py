@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from lsprotocol import types
 
 from elixir_coder_lsp.inference.fim import bound_by_tokens, detect_fim, fim_prompt
+from elixir_coder_lsp.lsp.limits import skip_diagnostic
 from elixir_coder_lsp.lsp.positions import split_lines, units_to_codepoint
 
 if TYPE_CHECKING:
@@ -212,15 +213,17 @@ def trim_completion(completion: str, indent: int) -> str:
     return "\n".join(out).rstrip()
 
 
-def parse_no_worse(parse: Any, ctx: InlineContext, completion: str) -> str:
+def parse_no_worse(parse: Any, ctx: InlineContext, completion: str, before: Any = None) -> str:
     """The longest line-prefix of ``completion`` with which the file parses no worse than without it ("" if none).
 
-    ``parse(code)`` is the helper's ParseResult. The file parsed before: it must parse after. It did not:
-    the first error must not move before where it was (shifted by the lines the completion adds).
+    ``parse(code)`` is the helper's ParseResult; ``before`` is the file's own (parsed here when not given).
+    The file parsed before: it must parse after. It did not: the first error must not move before where
+    it was (shifted by the lines the completion adds).
     """
     if not completion:
         return ""
-    before = parse(ctx.text)
+    if before is None:
+        before = parse(ctx.text)
     lines = completion.split("\n")
     while lines:
         candidate = "\n".join(lines).rstrip()
@@ -264,6 +267,7 @@ class DocState:
     tasks: dict[str, asyncio.Task] = field(default_factory=dict)  # the live request per kind (inline, completion)
     decoding: Decoding | None = None
     cache: OrderedDict[tuple[str, str], str] = field(default_factory=OrderedDict)
+    parsed: tuple[int, Any] | None = None  # (version, the helper's parse of it or None when it refused the text)
 
 
 @dataclass
@@ -328,7 +332,8 @@ class InlineCompletions:
                 doc.tasks.pop(kind, None)
 
     async def _complete(self, uri: str, doc: DocState, position: types.Position) -> str | None:
-        settings = self.ls.settings_for(uri).inline  # the document's workspace folder's
+        folder_settings = self.ls.settings_for(uri)  # the document's workspace folder's
+        settings = folder_settings.inline
         snap = self.ls.snapshot(uri)
         if snap is None or not settings.enabled:
             return None
@@ -337,6 +342,8 @@ class InlineCompletions:
 
         def locate() -> tuple[InlineContext, str]:
             ctx = context_at(uri, snap.version, snap.text, position, encoding)
+            if skip_diagnostic(ctx.text, folder_settings.limits) is not None:
+                return ctx, "refused"  # not analysed, so not completed either (its diagnostic says why)
             return ctx, ("code" if settings.in_strings_and_comments else syntax_at(ctx.text, ctx.offset))
 
         # scanning a large document takes a while (about 0.2 s at 2 MB): never on the event loop
@@ -347,6 +354,9 @@ class InlineCompletions:
         if cached is not None:
             self.stats.cache_hits += 1
             return self._answer(ctx, cached)
+        before = await self._parse_before(doc, ctx)
+        if before is None:
+            return self._answer(ctx, None)
         d = doc.decoding
         typed = self._takeover_text(d, ctx)
         if d is not None and typed is None:
@@ -383,9 +393,25 @@ class InlineCompletions:
             return self._answer(ctx, None)
         completion = trim_completion(text[len(typed or "") :], ctx.indent)
         parse = self.ls.coder.helper.parse
-        completion = await loop.run_in_executor(self.ls.executor, parse_no_worse, parse, ctx, completion)
+        try:
+            completion = await loop.run_in_executor(self.ls.executor, parse_no_worse, parse, ctx, completion, before)
+        except Exception as exc:  # noqa: BLE001 - the helper refused the completed file (nested too deeply): show nothing
+            log.info("inline completion not checked, so not shown: %s", exc)
+            completion = ""
         self._remember(doc, ctx, completion)
         return self._answer(ctx, completion)
+
+    async def _parse_before(self, doc: DocState, ctx: InlineContext) -> Any | None:
+        """The helper's parse of the document as it is, once per version; None when the helper refuses the
+        text (nested too deeply: its diagnostic says so), and then nothing is decoded for it."""
+        if doc.parsed is None or doc.parsed[0] != ctx.version:
+            try:
+                result = await asyncio.get_running_loop().run_in_executor(self.ls.executor, self.ls.coder.helper.parse, ctx.text)
+            except Exception as exc:  # noqa: BLE001 - the helper's refusal is a value here
+                log.info("inline completion skipped: %s", exc)
+                result = None
+            doc.parsed = (ctx.version, result)
+        return doc.parsed[1]
 
     def _answer(self, ctx: InlineContext, completion: str | None) -> str | None:
         """Count the answer; a document that changed meanwhile gets nothing (never a stale completion)."""

@@ -172,3 +172,21 @@ async def test_inline_never_loads_a_model(client: LanguageClient) -> None:
     await asyncio.sleep(0.5)
     assert not any(_state(s, "lazy", "loading") for s in client.statuses)  # type: ignore[attr-defined]
     client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=client.settings))  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "defmodule Deep do\n  def f do\n    x = " + "[" * 600 + "]" * 600 + "\n    \n  end\nend\n",  # refused by the helper
+        "defmodule Bin do\n  def f do\n    \n  end\nend\n" + "\x01\x02\x03" * 400,  # a binary file opened as Elixir
+    ],
+    ids=["too-nested", "binary"],
+)
+async def test_a_document_the_limits_refuse_gets_no_completion_and_no_error(client: LanguageClient, text: str) -> None:
+    uri = f"file:///tmp/e2e/inline/refused-{len(text)}.ex"
+    open_doc(client, uri, text)
+    before = await stats(client)
+    line = 3 if text.startswith("defmodule Deep") else 2
+    result = await client.text_document_inline_completion_async(inline_params(uri, line, 4))
+    assert not (result.items if hasattr(result, "items") else result)
+    assert (await stats(client))["started"] == before["started"]  # nothing decoded for a refused document
