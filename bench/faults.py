@@ -12,7 +12,6 @@ out the window when needed. Goal (issue 14): the error within 1 s.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import statistics
@@ -23,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from rawlsp import RawServer, descendants  # noqa: E402
+from rawlsp import RawServer, descendants, write_report  # noqa: E402
 
 DOC = 'defmodule Faults.M do\n  @moduledoc "M."\n\n  # TODO: return the sum of a list of numbers\nend\n'
 POINT = {"start": {"line": 3, "character": 4}, "end": {"line": 3, "character": 4}}
@@ -123,13 +122,10 @@ def main() -> int:
     """CLI: print the report and optionally write it as JSON."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=4)
-    parser.add_argument("--json", help="write the report here as well")
+    parser.add_argument("--json", help="where to write the report (default bench/results/faults.json)")
     args = parser.parse_args()
     report = run_faults(args.runs)
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.json:
-        Path(args.json).write_text(text + "\n")
+    write_report(report, "faults", args.json)
     return 0 if report.get("server_alive") and len(report.get("kill_to_error_ms", [])) == args.runs else 1
 
 

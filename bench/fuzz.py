@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from rawlsp import RawServer, frame  # noqa: E402
+from rawlsp import RawServer, frame, write_report  # noqa: E402
 
 URIS = [f"file:///tmp/fuzz/doc{i}.ex" for i in range(6)] + ["file:///tmp/fuzz/never-opened.ex", "untitled:Untitled-1", "not a uri", ""]
 TEXTS = [
@@ -339,14 +339,11 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--time-limit", type=float, default=1800.0)
-    parser.add_argument("--json", help="write the report here as well")
+    parser.add_argument("--json", help="where to write the report (default bench/results/fuzz.json)")
     parser.add_argument("--stderr", help="the server's log file")
     args = parser.parse_args()
     report = run_fuzz(args.count, seed=args.seed, time_limit=args.time_limit, stderr_path=args.stderr)
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.json:
-        Path(args.json).write_text(text + "\n")
+    write_report(report, "fuzz", args.json)
     ok = report["deaths"] == 0 and report.get("unanswered", 1) == 0 and report.get("final_request_ok") and not report.get("bad_id_responses")
     return 0 if ok else 1
 

@@ -14,7 +14,6 @@ diagnostics of each storm document end at its last edit's version, and the serve
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import threading
@@ -23,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from rawlsp import RawServer, descendants, proc_rss_kb  # noqa: E402
+from rawlsp import RawServer, descendants, proc_rss_kb, write_report  # noqa: E402
+from elixir_coder_lsp.inference.metrics import percentile  # noqa: E402
 
 DOC = 'defmodule Load.M{i} do\n  @moduledoc "Module {i}."\n\n  # TODO: return the sum of a list of numbers\nend\n'
 STORM_TEXTS = [
@@ -72,10 +72,8 @@ class RssSampler:
 
 
 def _percentile(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
+    value = percentile(values, q * 100)
+    return None if value is None else round(value, 1)
 
 
 def _reasons(notifications: list[dict[str, Any]]) -> dict[str, int]:
@@ -248,16 +246,13 @@ def main() -> int:
     parser.add_argument("--candidates", type=int, default=2)
     parser.add_argument("--time-limit", type=float, default=600.0)
     parser.add_argument("--no-warm-up", action="store_true", help="time the first jobs with the model load")
-    parser.add_argument("--json", help="write the report here as well")
+    parser.add_argument("--json", help="where to write the report (default bench/results/load.json)")
     args = parser.parse_args()
     report = run_load(
         jobs=args.jobs, rate=args.rate, storm_docs=args.storm_docs, max_new_tokens=args.max_new_tokens,
         candidates=args.candidates, time_limit=args.time_limit, warm_up=not args.no_warm_up,
     )
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.json:
-        Path(args.json).write_text(text + "\n")
+    write_report(report, "load", args.json)
     ok = report.get("jobs_not_ended") == 0 and report.get("diagnostics_current") and report.get("server_alive")
     return 0 if ok else 1
 

@@ -20,6 +20,15 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def write_report(report: dict[str, Any], name: str, path: str | None = None) -> None:
+    """Print a benchmark's report as JSON and write it to ``path`` (default bench/results/NAME.json)."""
+    text = json.dumps({**report, "cpu_count": os.cpu_count()}, indent=2)
+    print(text)
+    out = Path(path) if path else ROOT / "bench" / "results" / f"{name}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text + "\n")
+
+
 def frame(body: bytes) -> bytes:
     """One LSP frame around ``body``."""
     return b"Content-Length: %d\r\n\r\n" % len(body) + body
