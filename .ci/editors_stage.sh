@@ -73,7 +73,8 @@ if wants nvim; then
 fi
 
 # The tiny model, built once and cached (.cache/editor-tests/tiny-model).
-"$ELIXIR_CODER_PYTHON" "$ROOT/editors/tests/tiny_model.py" >/dev/null || die "could not build the tiny model"
+EC_MODEL="$("$ELIXIR_CODER_PYTHON" "$ROOT/editors/tests/tiny_model.py")" || die "could not build the tiny model"
+export EC_MODEL  # the clients' runners and the VS Code tests reuse it instead of each importing torch again
 timings+=("set-up $(( $(date +%s) - setup_start )) s")
 
 # ---- clients --------------------------------------------------------------------------------------

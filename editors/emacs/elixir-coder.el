@@ -82,9 +82,6 @@ inline completion as one completion item."
 
 ;;; elixirCoder/ask
 
-(defvar elixir-coder-last-question nil
-  "The last elixirCoder/ask params, a plist (for tests and curious users).")
-
 (defun elixir-coder--ask (question options free-text)
   "Ask QUESTION with OPTIONS (plists with :label, :description); FREE-TEXT allows any answer.
 Returns the elixirCoder/ask reply: (:answer STRING) or (:cancelled t)."
@@ -111,7 +108,6 @@ Returns the elixirCoder/ask reply: (:answer STRING) or (:cancelled t)."
   ((_server elixir-coder-server) (_method (eql elixirCoder/ask))
    &key question options allowFreeText &allow-other-keys)
   "Handle the server's clarifying question."
-  (setq elixir-coder-last-question (list :question question :options options))
   (elixir-coder--ask question (append options nil) (eq allowFreeText t)))
 
 ;;; elixirCoder/status

@@ -11,7 +11,8 @@ export OMP_NUM_THREADS=1 TOKENIZERS_PARALLELISM=false HF_HUB_OFFLINE=1 TRANSFORM
 export EC_GENERATED_PREFIX="def mean("
 export ELIXIR_CODER_TEST_FORCED_TEXTS='["def mean([]), do: {:error, :empty}\ndef mean(numbers), do: {:ok, Enum.sum(numbers) / length(numbers)}", "def mean([]), do: raise(ArgumentError, \"empty list\")\ndef mean(numbers), do: Enum.sum(numbers) / length(numbers)"]'
 export ELIXIR_CODER_TEST_LOGITS_PROCESSOR="$EC_REPO/editors/tests/forced_variants.py:factory"
-EC_MODEL="$("$EC_PYTHON" "$EC_REPO/editors/tests/tiny_model.py")"
+# built once per stage (.ci/editors_stage.sh exports it); a runner started alone builds or finds it here
+EC_MODEL="${EC_MODEL:-$("$EC_PYTHON" "$EC_REPO/editors/tests/tiny_model.py")}"
 export EC_MODEL
 # The clarification flow is on main when the server handles clientUi.ask; then the question must come.
 if grep -q '"elixirCoder/ask"' "${EC_SERVER_SRC:-$EC_REPO}"/elixir_coder_lsp/lsp/*.py 2>/dev/null; then export EC_EXPECT_ASK=1; else export EC_EXPECT_ASK=0; fi

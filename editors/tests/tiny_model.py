@@ -1,7 +1,7 @@
 """Prints the path of a tiny random model for the editor tests, building it on first use (cached).
 
 The editors' tests pass it as `models.default.checkpoint`, and force what it samples with the test-only
-logits processor tests/e2e/forced_paragraph.py (ELIXIR_CODER_TEST_LOGITS_PROCESSOR), so the generated
+logits processor editors/tests/forced_variants.py (ELIXIR_CODER_TEST_LOGITS_PROCESSOR), so the generated
 code is known in advance while the whole serving path is the real one.
 
     python editors/tests/tiny_model.py [DIR]     (default: .cache/editor-tests/tiny-model)

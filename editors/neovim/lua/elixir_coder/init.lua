@@ -19,7 +19,6 @@ local OTHER = "Other (type an answer)"
 
 M.jobs = {} -- job ids started from this Neovim and not known to have ended, oldest first
 M.status = {} -- instance -> { state =, message = }
-M.last_question = nil -- the last elixirCoder/ask params (for tests and :messages)
 
 local function has(version)
   return vim.fn.has("nvim-" .. version) == 1
@@ -75,7 +74,6 @@ end
 -- until the UI answers; 0.7-0.9 run it in a scheduled callback, where we wait with vim.wait (which keeps
 -- processing events, so an asynchronous vim.ui.select can finish).
 local function ask_handler(_, params)
-  M.last_question = params
   if type(params) ~= "table" or type(params.question) ~= "string" then
     return { cancelled = true }
   end

@@ -23,7 +23,11 @@ const ENV = {
   TRANSFORMERS_OFFLINE: "1",
 };
 
+/** The tiny model's directory: $EC_MODEL when the editors stage has built it, else built (or found cached) now. */
 export function tinyModel(): string {
+  if (process.env.EC_MODEL) {
+    return process.env.EC_MODEL;
+  }
   return execFileSync(python(), [path.join(REPO, "editors", "tests", "tiny_model.py")], { env: ENV, encoding: "utf8" }).trim();
 }
 
