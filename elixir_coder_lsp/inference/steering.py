@@ -63,23 +63,30 @@ def end_tokens(texts: Sequence[str]) -> list[int]:
     return [i for i, t in enumerate(texts) if is_closing(t) and "end" in t]
 
 
-def closing_shares(raw: torch.Tensor, masked: torch.Tensor, closing: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per row of [R, V] logits: the (raw) probability share on closing tokens the mask bans, and on those it allows.
-
-    ``raw`` and ``masked`` are the rows' logits before and after the grammar mask (-inf = banned). All rows
-    at once: the engine steers every refused row of a step, and a loop over them cost ~0.1 ms per row.
-    """
+def closing_probs(raw: torch.Tensor, masked: torch.Tensor, closing: torch.Tensor) -> torch.Tensor:
+    """The rows' (raw) probabilities over the columns all three tensors share, in float64: an allowed
+    closer's share may be far below float32's range, and the transfer divides by it."""
     width = min(raw.shape[1], masked.shape[1], closing.shape[0])
+    return torch.softmax(raw[:, :width].to(torch.float64), dim=1)
+
+
+def closing_shares(probs: torch.Tensor, masked: torch.Tensor, closing: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per row: the probability share on closing tokens the mask bans, and on those it allows.
+
+    ``probs`` come from closing_probs; ``masked`` are the rows' logits after the grammar mask (-inf =
+    banned). All rows at once: the engine steers every refused row of a step, and a loop over them cost
+    ~0.1 ms per row.
+    """
+    width = probs.shape[1]
     neg, closing = torch.isneginf(masked[:, :width]), closing[:width].to(masked.device)
-    # float64: an allowed closer's share may be far below float32's range, and the transfer divides by it
-    probs = torch.softmax(raw[:, :width].to(torch.float64), dim=1)
     zero = torch.zeros((), dtype=probs.dtype, device=probs.device)
     return torch.where(closing & neg, probs, zero).sum(dim=1), torch.where(closing & ~neg, probs, zero).sum(dim=1)
 
 
 def banned_closing_share(raw: torch.Tensor, masked: torch.Tensor, closing: torch.Tensor) -> float:
     """The share of one row's (raw) probability on closing tokens the mask bans."""
-    return float(closing_shares(raw[None], masked[None], closing)[0][0])
+    raw, masked = raw[None], masked[None]
+    return float(closing_shares(closing_probs(raw, masked, closing), masked, closing)[0][0])
 
 
 def ban_identifier_ends(masked: torch.Tensor, end_tokens: Sequence[int], end_is_keyword: Callable[[int], bool]) -> None:
@@ -93,15 +100,15 @@ def ban_identifier_ends(masked: torch.Tensor, end_tokens: Sequence[int], end_is_
         masked[ban] = float("-inf")
 
 
-def transfer_closing_mass_rows(raw: torch.Tensor, masked: torch.Tensor, closing: torch.Tensor) -> list[bool]:
+def transfer_closing_mass_rows(probs: torch.Tensor, masked: torch.Tensor, closing: torch.Tensor) -> list[bool]:
     """In place on [R, V] rows: move the mass of banned closing tokens onto the allowed ones.
 
-    ``raw`` and ``masked`` are the rows' logits before and after the grammar mask (-inf = banned).
-    Nothing moves in a row below TRANSFER_MIN or without an allowed closing token. Returns, per row,
-    whether anything moved.
+    ``probs`` are the rows' raw probabilities (closing_probs), ``masked`` their logits after the grammar
+    mask (-inf = banned). Nothing moves in a row below TRANSFER_MIN or without an allowed closing token.
+    Returns, per row, whether anything moved.
     """
-    width = min(raw.shape[1], masked.shape[1], closing.shape[0])
-    p_banned, p_allowed = closing_shares(raw, masked, closing)
+    width = probs.shape[1]
+    p_banned, p_allowed = closing_shares(probs, masked, closing)
     allowed = closing[:width].to(masked.device) & ~torch.isneginf(masked[:, :width])
     moved = (p_banned >= TRANSFER_MIN) & allowed.any(dim=1)
     if bool(moved.any()):
@@ -115,7 +122,8 @@ def transfer_closing_mass_rows(raw: torch.Tensor, masked: torch.Tensor, closing:
 
 def transfer_closing_mass(raw: torch.Tensor, masked: torch.Tensor, closing: torch.Tensor) -> bool:
     """In place on one row: move the mass of banned closing tokens onto the allowed ones (see transfer_closing_mass_rows)."""
-    return transfer_closing_mass_rows(raw[None], masked[None], closing)[0]
+    raw, masked = raw[None], masked[None]
+    return transfer_closing_mass_rows(closing_probs(raw, masked, closing), masked, closing)[0]
 
 
 def steer_rows(
@@ -129,7 +137,8 @@ def steer_rows(
 ) -> torch.Tensor:
     """In place on masked [R, V] rows, returned: steer the rows whose budget pulls (``strengths``) or whose
     model wants a closer the grammar bans: identifier `end`s banned, closing mass moved, budget pull."""
-    banned, _ = closing_shares(raw, masked, closing)
+    probs = closing_probs(raw, masked, closing)  # once: banning identifier `end`s changes the mask, not these
+    banned, _ = closing_shares(probs, masked, closing)
     steer = [r for r, (strength, share) in enumerate(zip(strengths, banned.tolist())) if strength > 0 or share >= TRANSFER_MIN]
     if not steer:
         return masked
@@ -137,7 +146,7 @@ def steer_rows(
         ban_identifier_ends(masked[r], end_tokens, end_is_keyword[r])
     idx = torch.tensor(steer, dtype=torch.long, device=masked.device)
     sub = masked.index_select(0, idx)
-    transfer_closing_mass_rows(raw.index_select(0, idx), sub, closing)
+    transfer_closing_mass_rows(probs.index_select(0, idx), sub, closing)
     for j, r in enumerate(steer):
         budget_pull(sub[j], strengths[r], closing, eos_ids)
     return masked.index_copy_(0, idx, sub)
