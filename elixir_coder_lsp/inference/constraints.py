@@ -514,7 +514,7 @@ class MaskPrefetch:
     """
 
     def __init__(self, n_vocab: int, *, chunk: int | None = None) -> None:
-        self.words = bitmask_words(n_vocab)
+        self.n_vocab = n_vocab
         self.chunk = max(1, chunk or executor_threads())
         self._lock = threading.Lock()
         self._queue: list[tuple[Hashable, SequenceConstraint]] = []
@@ -538,9 +538,6 @@ class MaskPrefetch:
                 self._future = _get_prefetch_pool().submit(self._run)
 
     def _run(self) -> None:
-        import torch
-
-        executor = _get_executor()
         while True:
             with self._lock:
                 if self._stop or not self._queue:
@@ -548,11 +545,8 @@ class MaskPrefetch:
                     return
                 chunk, self._queue = self._queue[: self.chunk], self._queue[self.chunk :]
             started = time.perf_counter()
-            buf = torch.full((len(chunk), self.words), -1, dtype=torch.int32)
             try:
-                executor.unsafe_compute_mask_ptr(
-                    [(c.matcher, j) for j, (_, c) in enumerate(chunk)], buf.data_ptr(), self.words * 4, len(chunk)
-                )
+                buf = fill_bitmask([c for _, c in chunk], self.n_vocab)
             except BaseException as exc:  # noqa: BLE001 - the serial path fills these rows instead
                 with self._lock:
                     self.error = exc
