@@ -388,6 +388,18 @@ def test_project_grammar_is_sent_for_the_entry_rule(serve: Callable[..., FakeSer
     assert len(server.requests) == 1
 
 
+def test_a_request_that_continues_a_prefix_gets_no_server_grammar(serve: Callable[..., FakeServer]) -> None:
+    # a server's grammar starts at the beginning of the output, so it cannot continue after the text
+    # before the cursor (inline completion): such a request goes free and is checked afterwards
+    server = serve(lambda path, body: Reply(events=[chunk(0, "x", finish="stop")]))
+    backend = OpenAIBackend("remote", ModelSettings(checkpoint="tiny", backend="openai", url=server.url), engine="vllm")
+    try:
+        backend.submit(GenerationRequest("p", constrained=True, entry_rule="expr_seq", grammar_prefix="  x = ")).result(10)
+    finally:
+        backend.close()
+    assert "structured_outputs" not in server.requests[0][2]
+
+
 def test_cancel_while_queued_and_close_cancels_in_flight(serve: Callable[..., FakeServer]) -> None:
     server = serve(lambda path, body: Reply(events=[chunk(0, "x")] * 100, pause_s=0.02))
     backend = backend_for(server.url, engine="vllm", max_concurrency=1)

@@ -32,7 +32,6 @@ FAMILIES: tuple[FimTokens, ...] = (
     FimTokens("deepseek", "<｜fim▁begin｜>", "<｜fim▁hole｜>", "<｜fim▁end｜>"),
     FimTokens("codellama", "▁<PRE>", "▁<SUF>", "▁<MID>", pad=" "),
     FimTokens("codellama", "<PRE>", "<SUF>", "<MID>", pad=" "),
-    FimTokens("codegemma", "<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>"),
 )
 
 
@@ -121,12 +120,11 @@ def inline_request(
 ) -> GenerationRequest:
     """One greedy inline-completion request in the scheduler's interactive lane, stopping at a blank line.
 
-    Constrained (from ``grammar_prefix``) with `generation.constrained` on a local model; a remote
-    server's grammar cannot start after a prefix, so remote completions are only checked afterwards.
+    Constrained from ``grammar_prefix`` when `generation.constrained` is on. A remote server's grammar
+    cannot start after a prefix: the OpenAI backend sends such a request unconstrained, whichever instance
+    the pool routes it to, and its completion is only checked afterwards.
     """
-    model = settings.models.get(instance or settings.routing.default)
-    local = model is None or model.backend == "local"
-    constrained = settings.generation.constrained and grammar_prefix is not None and local
+    constrained = settings.generation.constrained and grammar_prefix is not None
     return GenerationRequest(
         prompt=prompt,
         params=SamplingParams(n=1, temperature=0.0, max_new_tokens=max_new_tokens, stop=["\n\n"]),

@@ -298,7 +298,10 @@ class OpenAIBackend:
 
     def _generate(self, call: _Call, started: float) -> GenerationResult:
         request = call.request
-        grammar = self._grammar_for(request) if request.constrained and self._server_grammar.usable() else None
+        # a server's grammar starts where the output starts: it cannot continue after a grammar prefix
+        # (inline completion), so such a request goes free and is checked afterwards
+        constrained = request.constrained and request.grammar_prefix is None
+        grammar = self._grammar_for(request) if constrained and self._server_grammar.usable() else None
         samples, completions, first_token = self._stream(call, request, grammar, list(range(max(1, request.params.n))))
         failed = [f"sample {i} ended with {s.finish_reason or 'no finish reason'}" for i, s in enumerate(samples) if completions[i].finish_reason == "error"]
         broken = failed_samples(grammar, completions, [s.eos_ended for s in samples]) if grammar is not None else {}
