@@ -577,7 +577,8 @@ class ElixirCoder:
     def inline_ready(self, instance: str | None = None, sticky_key: str | None = None) -> bool:
         """Whether inline completion may run now: a model is configured and already loaded (never loads one)."""
         pool = self._started_pool()
-        return self.has_model(instance) and pool is not None and pool.is_ready(instance, sticky_key)
+        # the pool's answer first: has_model looks at the disk, and this runs on every keystroke
+        return pool is not None and pool.is_ready(instance, sticky_key) and self.has_model(instance)
 
     def start_inline(self, prompt: str, on_event: Callable[[StreamEvent], None] | None = None, **options: Any) -> tuple[str, Any]:
         """Submit one inline-completion request (inference/fim.py `inline_request`); (request id, Future)."""

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from lsprotocol import types
 
-from elixir_coder_lsp.inference.fim import bound_by_tokens, detect_fim, fim_prompt
+from elixir_coder_lsp.inference.fim import FimTokens, bound_by_tokens, detect_fim, fim_prompt
 from elixir_coder_lsp.lsp.limits import skip_diagnostic
 from elixir_coder_lsp.lsp.positions import split_lines, units_to_codepoint
 
@@ -250,7 +250,6 @@ class Decoding:
     request_id: str = ""
     future: asyncio.Future | None = None
     produced: str = ""
-    constrained: bool = False
     handover: asyncio.TimerHandle | None = None
     adopted: int = 0
 
@@ -295,7 +294,7 @@ class InlineCompletions:
         self.ls = ls
         self.docs: dict[str, DocState] = {}
         self.stats = InlineStats()
-        self._fim: dict[str | None, Any] = {}
+        self._fim: dict[str | None, tuple[Any, FimTokens | None]] = {}
 
     def forget(self, uri: str) -> None:
         """The document closed: cancel its request and decoding, drop its cache."""
@@ -434,8 +433,7 @@ class InlineCompletions:
                 d.produced += event.text  # one writer (the backend's reader thread); read on the loop
 
         def submit() -> tuple[str, Any, bool]:
-            tokenizer = self._tokenizer()
-            fim = detect_fim(tokenizer)
+            tokenizer, fim = self._tokenizer()
             prefix, suffix = bound_by_tokens(ctx.prefix, ctx.suffix, tokenizer, MAX_PREFIX_TOKENS, MAX_SUFFIX_TOKENS)
             prompt = fim_prompt(fim, prefix, suffix)
             gp = ctx.grammar_prefix
@@ -452,19 +450,21 @@ class InlineCompletions:
             # cancelled while submitting: stop the request as soon as it exists
             pending.add_done_callback(lambda f: f.cancelled() or f.exception() or self.ls.coder.pool.cancel(f.result()[0]))
             raise
-        d.request_id, d.constrained = rid, constrained
+        d.request_id = rid
         self.stats.started += 1
         if not constrained:
             self.stats.unconstrained += 1
         d.future = asyncio.wrap_future(fut)
         return d
 
-    def _tokenizer(self) -> Any:
+    def _tokenizer(self) -> tuple[Any, FimTokens | None]:
+        """The default model's tokenizer and its FIM tokens, looked up once per checkpoint."""
         settings = self.ls.config.settings
         model = settings.models.get(settings.routing.default)
         key = model.checkpoint if model is not None else None
         if key not in self._fim:
-            self._fim[key] = self.ls.coder.pool.tokenizer(None)  # tokenizer files only, never a model
+            tokenizer = self.ls.coder.pool.tokenizer(None)  # tokenizer files only, never a model
+            self._fim[key] = (tokenizer, detect_fim(tokenizer))  # detect_fim reads the whole vocabulary
         return self._fim[key]
 
     @staticmethod
