@@ -279,6 +279,21 @@ def test_server_abort_is_an_error_not_a_success(serve: Callable[..., FakeServer]
     assert result.error is not None and "abort" in result.error
 
 
+def test_a_redone_sample_that_fails_is_reported(serve: Callable[..., FakeServer]) -> None:
+    # the server's matcher failed (one-token "program"), and the sample redone without the grammar was aborted
+    grammar = 'start: "defmodule A do" NL "end"\nNL: "\\n"\n'
+    constrained = [chunk(0, "defmodule", ids=[5], lp=[-0.5]), chunk(0, "", ids=[2], lp=[-0.1], finish="stop")]
+    free = [chunk(0, "defmo", ids=[5], lp=[-0.7], finish="abort")]
+    server = serve(lambda path, body: Reply(events=constrained if "structured_outputs" in body else free))
+    backend = backend_for(server.url, engine="vllm", grammar_text=lambda rule, extra: grammar)
+    try:
+        result = backend.submit(GenerationRequest("p", SamplingParams(n=1), constrained=True)).result(10)
+    finally:
+        backend.close()
+    assert result.completions[0].finish_reason == "error"
+    assert result.error is not None and "sample 0 ended with abort" in result.error
+
+
 def test_other_http_errors_name_the_server(serve: Callable[..., FakeServer]) -> None:
     server = serve(lambda path, body: Reply(status=401, body={"error": {"message": "Unauthorized"}}))
     backend = backend_for(server.url, engine="vllm", api_key_env="F_MISSING_KEY")

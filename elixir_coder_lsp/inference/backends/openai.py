@@ -303,16 +303,17 @@ class OpenAIBackend:
         constrained = request.constrained and request.grammar_prefix is None
         grammar = self._grammar_for(request) if constrained and self._server_grammar.usable() else None
         samples, completions, first_token = self._stream(call, request, grammar, list(range(max(1, request.params.n))))
-        failed = [f"sample {i} ended with {s.finish_reason or 'no finish reason'}" for i, s in enumerate(samples) if completions[i].finish_reason == "error"]
         broken = failed_samples(grammar, completions, [s.eos_ended for s in samples]) if grammar is not None else {}
         if broken:
             self._without_server_grammar(broken)
             # the same samples again, free: the loop parses and checks them like every candidate
             again = dataclasses.replace(request, params=dataclasses.replace(request.params, n=len(broken)), constrained=False)
-            _, redone, later = self._stream(call, again, None, sorted(broken))
-            for i, completion in zip(sorted(broken), redone):
-                completions[i] = completion
+            redone_samples, redone, later = self._stream(call, again, None, sorted(broken))
+            for i, sample, completion in zip(sorted(broken), redone_samples, redone):
+                samples[i], completions[i] = sample, completion
             first_token = first_token or later
+        # after any redo: a redone sample that failed is reported like a first one
+        failed = [f"sample {i} ended with {s.finish_reason or 'no finish reason'}" for i, s in enumerate(samples) if completions[i].finish_reason == "error"]
         end = time.monotonic()
         return GenerationResult(
             request_id=request.id,
