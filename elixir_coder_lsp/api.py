@@ -95,6 +95,8 @@ class ElixirCoder:
 
     def update_settings(self, settings: Settings) -> None:
         """Apply new settings; running model instances restart only when their own settings changed."""
+        if settings == self.settings:
+            return  # a settings event for another folder: keep this folder's project tools (Credo runner, mix.lock)
         self.settings = settings
         if self._pool is not None:
             self._pool.update_settings(settings)

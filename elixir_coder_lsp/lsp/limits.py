@@ -17,7 +17,6 @@ TOO_LARGE_CODE = "ElixirCoder.DocumentTooLarge"
 NOT_TEXT_CODE = "ElixirCoder.NotText"
 LINE_TOO_LONG_CODE = "ElixirCoder.LineTooLong"
 NESTING_CODE = "ElixirCoder.NestingTooDeep"
-SKIP_CODES = (TOO_LARGE_CODE, NOT_TEXT_CODE, LINE_TOO_LONG_CODE, NESTING_CODE)
 
 # Lone surrogates reach us from JSON escapes (\ud800) or from a client that decoded bytes with
 # surrogateescape: either way the document is not valid UTF-8.
