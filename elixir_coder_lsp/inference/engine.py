@@ -68,15 +68,17 @@ class GrammarStats:
 
     def record(self, seconds: Iterable[float]) -> None:
         """Keep per-row-step grammar times for percentiles (bounded)."""
-        self.per_step_s.extend(seconds)
-        if len(self.per_step_s) > 100_000:
-            del self.per_step_s[:-100_000]
+        _keep_last(self.per_step_s, seconds)
 
     def record_engine_step(self, seconds: float) -> None:
         """Keep one engine step's critical-path grammar time (bounded)."""
-        self.engine_step_s.append(seconds)
-        if len(self.engine_step_s) > 100_000:
-            del self.engine_step_s[:-100_000]
+        _keep_last(self.engine_step_s, [seconds])
+
+
+def _keep_last(times: list[float], new: Iterable[float], limit: int = 100_000) -> None:
+    times.extend(new)
+    if len(times) > limit:
+        del times[:-limit]
 
 
 # Which rows' masks the background fills during the forward pass (models.NAME.maskOverlap):
@@ -182,7 +184,7 @@ class Engine:
         self._pending: list[Finished] = []  # failures found before a step (bad prompt, cancelled while waiting)
         self._steering: _VocabSteering | None = None
         self.grammar_stats = GrammarStats()
-        self.mask_overlap = resolve_mask_overlap(getattr(opts, "mask_overlap", "auto"), str(serving.device))
+        self.mask_overlap = resolve_mask_overlap(opts.mask_overlap, str(serving.device))
         self._refused: set[int] = set()  # rows whose sampled token the grammar refused at their last step
         self._prefetch_wait = 0.0  # this step's wait for the background masks (critical-path grammar time)
 

@@ -119,9 +119,6 @@ class Scheduler:
     def schedule(self, now: float | None = None) -> list[RequestState]:
         """Move the requests that join the batch at this step from waiting to running."""
         admitted = self._schedule_interactive()
-        if not self._waiting:
-            self._running.extend(admitted)
-            return admitted
         wait = self.wait_time(now) if not self._running and not admitted else 0.0
         if wait is not None and wait <= 0:
             # interactive rows beyond the lane count against the ordinary batch
