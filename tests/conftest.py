@@ -64,3 +64,14 @@ def mask_store(bpe_tokenizer):
     from elixir_coder_lsp.inference.constraints import build_mask_store
 
     return build_mask_store(bpe_tokenizer)
+
+
+@pytest.fixture(scope="module")
+def fake_model():
+    """An OpenAI-compatible fake model server (tests/e2e/fake_model.py), one per test module."""
+    from tests.e2e.fake_model import FakeModelServer
+
+    server = FakeModelServer()
+    yield server
+    server.close()
+

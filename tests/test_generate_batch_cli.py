@@ -21,13 +21,6 @@ from tests.e2e.fake_model import FETCH_TUPLE, FakeModelServer
 FORCED = "[clarification]\nenabled = true\nsamples = 4\ntemperature = 0.8\nentropyThreshold = 0\nclusterThreshold = 1\n"
 
 
-@pytest.fixture(scope="module")
-def fake_model():
-    server = FakeModelServer()
-    yield server
-    server.close()
-
-
 @pytest.fixture
 def config(tmp_path: Path, fake_model: FakeModelServer, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A settings file for the fake model with the question forced; the working directory has no workspace file."""

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import pytest
-import torch
 
 from elixir_coder_lsp.inference import constraints
 from elixir_coder_lsp.inference.serving import Serving
 from elixir_coder_lsp.inference.types import GenerationRequest, SamplingParams
-
-torch.set_num_threads(1)
 
 PREFIX = "  def total(items) do\n    sum = "
 

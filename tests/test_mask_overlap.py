@@ -10,7 +10,6 @@ from elixir_coder_lsp.inference.engine import resolve_mask_overlap
 from elixir_coder_lsp.inference.serving import Serving
 from elixir_coder_lsp.inference.types import GenerationRequest, SamplingParams
 
-torch.set_num_threads(1)
 
 # recorded token streams: real programs, replayed token by token in lockstep
 PROGRAMS = [

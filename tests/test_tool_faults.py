@@ -9,23 +9,12 @@ from pathlib import Path
 
 from elixir_coder_lsp.tools.credo import CredoRunner
 from elixir_coder_lsp.tools.project import ToolSpec
-from tests.test_tools import FAKE_CREDO_LIB, _calls, _project, _script, fake_env, needs_elixir  # noqa: F401 - fake_env is a fixture
+from tests.test_tools import _calls, _project, fake_credo_mix, fake_env, needs_elixir  # noqa: F401 - fake_env is a fixture
 
 
 @needs_elixir
 def test_killed_credo_node_is_replaced_by_the_next_check(tmp_path: Path, fake_env: dict) -> None:  # noqa: F811
-    lib = tmp_path / "fake_credo_lib.exs"
-    lib.write_text(FAKE_CREDO_LIB)
-    _script(
-        fake_env["bin"],
-        "mix",
-        f"""\
-        import os, sys, json
-        with open(os.environ["FAKE_LOG"], "a") as log:
-            log.write(json.dumps({{"argv": sys.argv[1:], "cwd": os.getcwd()}}) + "\\n")
-        os.execvp("elixir", ["elixir", "-r", {str(lib)!r}, sys.argv[4]])
-        """,
-    )
+    fake_credo_mix(fake_env, tmp_path)
     root = _project(tmp_path / "app", lib=False)
     runner = CredoRunner(root, ToolSpec("mix", ["mix", "credo"]), startup_timeout=60)
     code = "defmodule A do\n  def f(x) do\n    IO.inspect(x)\n  end\nend\n"

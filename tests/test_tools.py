@@ -506,11 +506,11 @@ end
 '''
 
 
-@needs_elixir
-def test_persistent_credo_runner(tmp_path: Path, fake_env: dict) -> None:
+def fake_credo_mix(fake_env: dict, tmp_path: Path) -> None:
+    """A `mix` on the fake PATH that logs its call and runs `mix run --no-start --no-compile RUNNER` as the
+    real runner script under the real elixir, with FAKE_CREDO_LIB standing in for Credo."""
     lib = tmp_path / "fake_credo_lib.exs"
     lib.write_text(FAKE_CREDO_LIB)
-    # `mix run --no-start --no-compile RUNNER` -> the real runner script under the real elixir.
     _script(
         fake_env["bin"],
         "mix",
@@ -522,6 +522,11 @@ def test_persistent_credo_runner(tmp_path: Path, fake_env: dict) -> None:
         os.execvp("elixir", ["elixir", "-r", {str(lib)!r}, sys.argv[4]])
         """,
     )
+
+
+@needs_elixir
+def test_persistent_credo_runner(tmp_path: Path, fake_env: dict) -> None:
+    fake_credo_mix(fake_env, tmp_path)
     root = _project(tmp_path / "app", lib=False)
     runner = CredoRunner(root, ToolSpec("mix", ["mix", "credo"]), startup_timeout=60)
     try:

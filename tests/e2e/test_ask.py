@@ -33,13 +33,6 @@ def settings(url: str, *, client_ask: bool) -> dict[str, Any]:
     }
 
 
-@pytest.fixture(scope="module")
-def fake_model():
-    server = FakeModelServer()
-    yield server
-    server.close()
-
-
 def pick_with(client: LanguageClient, choose) -> list[types.ShowMessageRequestParams]:
     """Answer window/showMessageRequest with choose(params) and remember each prompt."""
     asked: list[types.ShowMessageRequestParams] = []

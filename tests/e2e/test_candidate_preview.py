@@ -29,13 +29,6 @@ def settings(url: str) -> dict[str, Any]:
     }
 
 
-@pytest.fixture(scope="module")
-def fake_model():
-    server = FakeModelServer()
-    yield server
-    server.close()
-
-
 @pytest_lsp.fixture(config=server_config(), scope="module")
 async def client(lsp_client: LanguageClient, fake_model: FakeModelServer):
     record_diagnostics(lsp_client)
