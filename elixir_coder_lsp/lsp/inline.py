@@ -12,6 +12,7 @@ import logging
 import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
 from lsprotocol import types
@@ -156,12 +157,14 @@ class InlineContext:
     grammar_start: int  # code-point offset where the grammar prefix starts
     entry_rule: str
 
-    @property
+    # cached: the cache lookups, the takeover check and parse_no_worse read them many times, and each
+    # slice of a large document is a copy
+    @cached_property
     def prefix(self) -> str:
         """Everything before the cursor."""
         return self.text[: self.offset]
 
-    @property
+    @cached_property
     def suffix(self) -> str:
         """Everything after the cursor."""
         return self.text[self.offset :]
