@@ -30,25 +30,19 @@ _CODE_WORDS = re.compile(r"`([^`]+)`")
 
 
 def model_available(settings: Any) -> bool:
-    """Whether the default instance's model can be used without a download (a checkpoint dir, a cached hub id or a server)."""
+    """Whether explanations may use the default instance's model without a download (pool.model_usable; a
+    checkpoint directory must also hold a config.json)."""
     from pathlib import Path
+
+    from elixir_coder_lsp.inference.pool import model_usable
 
     if not getattr(settings.explanations, "use_model", False):
         return False
     model = settings.models.get(settings.routing.default) or next(iter(settings.models.values()), None)
-    if model is None:
+    if not model_usable(model):
         return False
-    if model.backend == "openai":
-        return bool(model.url)
     path = Path(model.checkpoint).expanduser()
-    if path.is_dir():
-        return (path / "config.json").is_file()
-    try:
-        from huggingface_hub import try_to_load_from_cache
-
-        return isinstance(try_to_load_from_cache(model.checkpoint, "config.json"), str)
-    except Exception:  # noqa: BLE001
-        return False
+    return model.backend == "openai" or not path.is_dir() or (path / "config.json").is_file()
 
 
 # -- quality filter ---------------------------------------------------------------------------------
