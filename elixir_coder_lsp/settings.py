@@ -115,6 +115,9 @@ class RoleSettings:
     adapter: str = field(default="", metadata=meta(str_check()))
 
 
+# models.NAME.maskOverlap: which constrained rows get their next grammar mask filled during the forward pass
+MASK_OVERLAP_MODES = ("auto", "every", "refused", "off")
+
 @dataclass
 class ModelSettings:
     """One named model instance (`[models.NAME]`)."""
@@ -130,7 +133,7 @@ class ModelSettings:
     batch_timeout_ms: int = field(default=10, metadata=meta(int_check(0, 60_000)))
     max_sequence_length: int = field(default=4096, metadata=meta(int_check(16)))
     # local backend: which rows' grammar masks are filled during the forward pass (see inference/engine.py)
-    mask_overlap: str = field(default="auto", metadata=meta(str_check(("auto", "every", "refused", "off"))))
+    mask_overlap: str = field(default="auto", metadata=meta(str_check(MASK_OVERLAP_MODES)))
     max_new_tokens: int = field(default=512, metadata=meta(int_check(1)))
     replicas: int = field(default=1, metadata=meta(int_check(1, 256)))
     preload: bool = field(default=False, metadata=meta(bool_check()))

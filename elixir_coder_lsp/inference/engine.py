@@ -27,6 +27,7 @@ from elixir_coder_lsp.inference.output import Finished, OutputProcessor, StepOut
 from elixir_coder_lsp.inference.sampling import make_generator, sample_tokens
 from elixir_coder_lsp.inference.scheduler import RequestState, Scheduler, SequenceState
 from elixir_coder_lsp.inference.types import GenerationError, GenerationRequest, GenerationResult, StreamEvent
+from elixir_coder_lsp.settings import MASK_OVERLAP_MODES as SETTING_MODES
 
 
 class LoadedModel(Protocol):
@@ -90,7 +91,7 @@ def _keep_last(times: list[float], new: Iterable[float], limit: int = 100_000) -
 # every row for free. On the CPU the forward pass uses the cores: with torch on both cores of a 2-core box,
 # filling every row slowed the batch while "refused" was the fastest (bench/constraints.py overlap, README).
 # On one core there is nothing to overlap with.
-MASK_OVERLAP_MODES = ("auto", "every", "refused", "off", "drain")
+MASK_OVERLAP_MODES = (*SETTING_MODES, "drain")
 
 
 def resolve_mask_overlap(mode: str, device: str = "cpu", cpu_count: int | None = None) -> str:
