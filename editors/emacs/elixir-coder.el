@@ -64,10 +64,12 @@ initializationOptions and as the answer to workspace/configuration for the secti
   "The settings plus clientUi: this client answers elixirCoder/ask.
 eglot has no inline completion, so unless the settings say otherwise the server also offers its
 inline completion as one completion item."
-  (append elixir-coder-settings
-          '(:clientUi (:ask t))
-          (unless (plist-member elixir-coder-settings :inline)
-            '(:inline (:asCompletionItem t)))))
+  (let ((inline (plist-get elixir-coder-settings :inline)))
+    (append (if (plist-member inline :asCompletionItem)
+                elixir-coder-settings
+              ;; other :inline keys (say :maxNewTokens) keep the completion-item fallback
+              (plist-put (copy-sequence elixir-coder-settings) :inline (append inline '(:asCompletionItem t))))
+            '(:clientUi (:ask t)))))
 
 (cl-defmethod eglot-handle-request
   ((server elixir-coder-server) (_method (eql workspace/configuration)) &key items)
