@@ -287,7 +287,7 @@ class ElixirCoder:
 
     def _sampling(self, n: int | None, temperature: float | None, instance: str | None) -> SamplingParams:
         gen = self.settings.generation
-        model = self.settings.models.get(instance or self.settings.routing.default)
+        model = self.settings.model(instance)
         max_new = model.max_new_tokens if model else 512
         return SamplingParams(
             n=n or gen.candidates,
@@ -534,7 +534,7 @@ class ElixirCoder:
         """Whether the instance is usable here: a server URL, a local checkpoint directory, or a cached hub id."""
         from elixir_coder_lsp.inference.pool import model_usable
 
-        return model_usable(self.settings.models.get(instance or self.settings.routing.default))
+        return model_usable(self.settings.model(instance))
 
     def _sampler(
         self,

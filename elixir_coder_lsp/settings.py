@@ -254,6 +254,10 @@ class Settings:
     log: LogSettings = field(default_factory=LogSettings)
     client_ui: ClientUiSettings = field(default_factory=ClientUiSettings)
 
+    def model(self, instance: str | None = None) -> ModelSettings | None:
+        """An instance's model settings (the routing default's when ``instance`` is None); None when unknown."""
+        return self.models.get(instance or self.routing.default)
+
 
 # --- names ---------------------------------------------------------------------------------------
 

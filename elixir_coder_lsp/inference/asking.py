@@ -53,7 +53,7 @@ def clarification_samples(
     """`clarification.samples` constrained samples at `clarification.temperature` in one request (see the façade)."""
     settings = coder.settings
     cfg, gen = settings.clarification, settings.generation
-    model = settings.models.get(instance or settings.routing.default)
+    model = settings.model(instance)
     return generate_samples(
         lambda request: coder.submit(request, on_event=on_event, cancel=cancel),
         prompt,
@@ -233,7 +233,7 @@ def generate_batch(
     if not items:
         return []
     settings = coder.settings
-    model = settings.models.get(generate_options.get("instance") or settings.routing.default)
+    model = settings.model(generate_options.get("instance"))
     width = max_concurrency or max(1, min(len(items), model.max_batch_size if model else 16))
 
     def one(index: int, item: dict[str, Any]) -> GenerationOutcome:

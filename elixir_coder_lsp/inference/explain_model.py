@@ -38,7 +38,7 @@ def model_available(settings: Any) -> bool:
 
     if not getattr(settings.explanations, "use_model", False):
         return False
-    model = settings.models.get(settings.routing.default) or next(iter(settings.models.values()), None)
+    model = settings.model() or next(iter(settings.models.values()), None)
     if not model_usable(model):
         return False
     path = Path(model.checkpoint).expanduser()

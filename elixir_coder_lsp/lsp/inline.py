@@ -463,7 +463,7 @@ class InlineCompletions:
     def _tokenizer(self) -> tuple[Any, FimTokens | None]:
         """The default model's tokenizer and its FIM tokens, looked up once per checkpoint."""
         settings = self.ls.config.settings
-        model = settings.models.get(settings.routing.default)
+        model = settings.model()
         key = model.checkpoint if model is not None else None
         if key not in self._fim:
             tokenizer = self.ls.coder.pool.tokenizer(None)  # tokenizer files only, never a model
