@@ -138,7 +138,7 @@ class ElixirCoder:
             code, filename=filename, settings=self.settings, credo_config=self.credo_config(filename), helper=self.helper, sets=sets
         )
         if result.error:
-            raise check.AnalysisError(f"Diagnostics are unavailable: {result.error}", result.error_kind)
+            raise check.AnalysisError(f"Diagnostics are unavailable: {result.error}", result.error_kind, result.error)
         return result.findings
 
     @property

@@ -122,11 +122,12 @@ def finding_from_map(data: Mapping[str, Any], *, filename: str | None = None, se
 
 
 class AnalysisError(RuntimeError):
-    """The built-in checks could not run; ``kind`` is the helper's tag (e.g. ``too_nested``)."""
+    """The built-in checks could not run; ``kind`` is the helper's tag (e.g. ``too_nested``), ``detail`` its reason."""
 
-    def __init__(self, message: str, kind: str = "") -> None:
+    def __init__(self, message: str, kind: str = "", detail: str = "") -> None:
         super().__init__(message)
         self.kind = kind
+        self.detail = detail or message
 
 
 def analyze(

@@ -148,7 +148,7 @@ class DiagnosticsScheduler:
 
     def _refusal(self, snap: Snapshot, exc: Exception) -> types.Diagnostic | None:
         kind = getattr(exc, "kind", "")
-        return input_limits.refusal_diagnostic(kind, str(exc), self._limits(snap.uri)) if kind else None
+        return input_limits.refusal_diagnostic(kind, getattr(exc, "detail", str(exc)), self._limits(snap.uri)) if kind else None
 
     def _publish_skipped(self, snap: Snapshot, diagnostic: types.Diagnostic) -> None:
         if self._publish_if_current(snap, [diagnostic]):

@@ -63,9 +63,8 @@ def skip_diagnostic(text: str, limits: LimitsSettings) -> types.Diagnostic | Non
     return None
 
 
-def refusal_diagnostic(kind: str, message: str, limits: LimitsSettings) -> types.Diagnostic | None:
-    """The diagnostic for an input the helper refused (``kind`` from its error), or None for other failures."""
-    detail = message.removeprefix("Diagnostics are unavailable: ")
+def refusal_diagnostic(kind: str, detail: str, limits: LimitsSettings) -> types.Diagnostic | None:
+    """The diagnostic for an input the helper refused (``kind`` and ``detail`` from its error), or None for other failures."""
     if kind == "too_nested":
         match = _NESTED_AT.search(detail)
         line0 = int(match.group(1)) - 1 if match else 0
