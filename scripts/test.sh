@@ -10,7 +10,7 @@ echo "==> main suite"
 "$VENV/bin/python" -m pytest tests --ignore=tests/vllm -q -rs "$@"
 if [ -x .ci/vllm_stage.sh ] && [ "${SKIP_VLLM:-0}" != 1 ]; then
   echo "==> vLLM stage"
-  .ci/vllm_stage.sh
+  PYTHON="$VENV/bin/python" .ci/vllm_stage.sh
 fi
 if [ -x .ci/editors_stage.sh ] && [ "${SKIP_EDITORS:-0}" != 1 ]; then
   echo "==> editors stage"
