@@ -6,6 +6,7 @@ import asyncio
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
@@ -26,13 +27,15 @@ def server_config(env: dict[str, str] | None = None) -> ClientServerConfig:
     return ClientServerConfig(server_command=[sys.executable, "-m", "elixir_coder_lsp"], server_env={**SERVER_ENV, **(env or {})})
 
 
-def init_params(init_options: dict[str, Any] | None = None, *, progress: bool = True, editor: str = "visual-studio-code") -> types.InitializeParams:
-    """InitializeParams with a real editor's capabilities (pytest-lsp ships recorded ones)."""
+def init_params(
+    init_options: dict[str, Any] | None = None, *, progress: bool = True, editor: str = "visual-studio-code", root: Path | None = None
+) -> types.InitializeParams:
+    """InitializeParams with a real editor's capabilities (pytest-lsp ships recorded ones), rooted at ``root``."""
     caps = client_capabilities(editor)
     if caps.window is None:
         caps.window = types.WindowClientCapabilities()
     caps.window.work_done_progress = progress
-    return types.InitializeParams(capabilities=caps, initialization_options=init_options or {}, root_uri=None)
+    return types.InitializeParams(capabilities=caps, initialization_options=init_options or {}, root_uri=root.as_uri() if root else None)
 
 
 def record_edits(client: LanguageClient) -> list[types.ApplyWorkspaceEditParams]:

@@ -55,8 +55,7 @@ ROOT, TARGET = make_workspace()
 )
 async def client(lsp_client: LanguageClient):
     record_diagnostics(lsp_client)
-    params = init_params({"checks": {"onChangeDebounceMs": 0, "sobelow": "builtin"}})
-    params.root_uri = ROOT.as_uri()
+    params = init_params({"checks": {"onChangeDebounceMs": 0, "sobelow": "builtin"}}, root=ROOT)
     await lsp_client.initialize_session(params)
     yield
     await lsp_client.shutdown_session()

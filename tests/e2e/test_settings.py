@@ -22,8 +22,7 @@ async def client(lsp_client: LanguageClient, tmp_path):
     # workspace/configuration says 8000 and wins.
     (tmp_path / ".elixir-coder.toml").write_text("[limits]\nmaxDocumentBytes = 3000\n[checks]\nonChangeDebounceMs = 0\n")
     lsp_client.set_configuration({"limits": {"maxDocumentBytes": 8000}}, section="elixirCoder")
-    params = init_params({"limits": {"maxDocumentBytes": 4000}, "generation": {"temperature": "hot"}})
-    params.root_uri = tmp_path.as_uri()
+    params = init_params({"limits": {"maxDocumentBytes": 4000}, "generation": {"temperature": "hot"}}, root=tmp_path)
     await lsp_client.initialize_session(params)
     yield
     await lsp_client.shutdown_session()

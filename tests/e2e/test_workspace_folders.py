@@ -31,8 +31,7 @@ async def client(lsp_client: LanguageClient, tmp_path: Path, monkeypatch: pytest
     (tmp_path / "later" / ".elixir-coder.toml").write_text("[limits]\nmaxDocumentBytes = 40\n")
     lsp_client.set_configuration({"checks": {"onChangeDebounceMs": 0}}, section="elixirCoder")
     lsp_client.set_configuration({"limits": {"maxDocumentBytes": 40}}, section="elixirCoder", scope_uri=(tmp_path / "small").as_uri())
-    params = init_params({})
-    params.root_uri = (tmp_path / "quiet").as_uri()
+    params = init_params({}, root=tmp_path / "quiet")
     params.workspace_folders = [types.WorkspaceFolder(uri=(tmp_path / n).as_uri(), name=n) for n in ("quiet", "loud", "small")]
     lsp_client.root = tmp_path  # type: ignore[attr-defined]
     await lsp_client.initialize_session(params)

@@ -25,11 +25,9 @@ adapter = "/repo/evil-adapter"
 @pytest_lsp.fixture(config=server_config({"ELIXIR_CODER_MODEL": ""}))
 async def client(lsp_client: LanguageClient, tmp_path):
     lsp_client.statuses = record_notifications(lsp_client, "elixirCoder/status")  # type: ignore[attr-defined]
-    (tmp_path / "xdg").mkdir()
     (tmp_path / "repo").mkdir()
     (tmp_path / "repo" / ".elixir-coder.toml").write_text(ESCALATING)
-    params = init_params({})
-    params.root_uri = (tmp_path / "repo").as_uri()
+    params = init_params({}, root=tmp_path / "repo")
     await lsp_client.initialize_session(params)
     yield
     await lsp_client.shutdown_session()
