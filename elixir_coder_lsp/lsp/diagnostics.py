@@ -124,7 +124,15 @@ class DiagnosticsScheduler:
                 self._publish_skipped(snap, skipped)
                 return
             try:
-                findings = await loop.run_in_executor(self._executor, self._analyze, snap)
+                try:
+                    findings = await loop.run_in_executor(self._executor, self._analyze, snap)
+                except Exception as exc:
+                    if getattr(exc, "kind", "") != "crashed":
+                        raise
+                    # the helper died under this analysis (killed, or another request crashed it) and has been
+                    # restarted: one more try, so the document's diagnostics are not lost
+                    log.info("analysis of %s hit a helper crash; trying once more", uri)
+                    findings = await loop.run_in_executor(self._executor, self._analyze, snap)
             except Exception as exc:  # the helper is missing or crashed: tell the user once, keep serving
                 refused = self._refusal(snap, exc)
                 if refused is not None:  # input the helper will not take (too deeply nested, ...)

@@ -30,6 +30,7 @@ class Harness:
         self.analyzed: list[int | None] = []
         self.gate: threading.Event | None = None
         self.fail = False
+        self.crashes: list[Exception] = []  # raised by the next analyses, one each
         self.executor = ThreadPoolExecutor(max_workers=2)
         self.scheduler = DiagnosticsScheduler(
             snapshot=self.docs.get,
@@ -46,6 +47,8 @@ class Harness:
         self.analyzed.append(snap.version)
         if self.gate is not None:
             self.gate.wait(5)
+        if self.crashes:
+            raise self.crashes.pop()
         if self.fail:
             raise RuntimeError("helper unavailable")
         return [finding()]
@@ -123,6 +126,17 @@ async def test_a_failed_analysis_reports_and_keeps_serving(harness: Harness) -> 
     harness.scheduler.schedule(URI, 0.0)
     await harness.settle()
     assert harness.published == [(URI, 1, 1)]
+
+
+class HelperCrash(RuntimeError):
+    kind = "crashed"  # what the façade's AnalysisError carries when the helper died under the request
+
+
+async def test_an_analysis_the_helper_crashed_under_is_tried_once_more(harness: Harness) -> None:
+    harness.crashes = [HelperCrash("Elixir helper exited (code 137) while handling the request; it has been restarted")]
+    harness.scheduler.schedule(URI, 0.0)
+    await harness.settle()
+    assert harness.analyzed == [1, 1] and harness.published == [(URI, 1, 1)] and harness.errors == []
 
 
 async def test_forget_clears_a_closed_document(harness: Harness) -> None:
