@@ -79,6 +79,19 @@ def test_entry_rules_compile_once(mask_store) -> None:
     assert {k[0] for k in before} >= set(C.ENTRY_RULES)
 
 
+def test_first_mask_comes_with_the_copy(bpe_tokenizer, mask_store) -> None:
+    # the pristine matcher computed its first mask once; each fresh constraint carries it: bit for bit
+    # what a matcher compiled without that warm-up computes
+    fresh = C.llg.LLMatcher(mask_store.ll_tokenizer, C.grammar_text("start"), log_level=0, limits=C._limits())
+    expected = C.fill_bitmask([C.SequenceConstraint(mask_store, fresh, [])], mask_store.vocab_size)
+    for _ in range(2):
+        assert torch.equal(C.fill_bitmask([mask_store.constraint("start")], mask_store.vocab_size), expected)
+    c = mask_store.constraint("start")
+    ids = _ids(bpe_tokenizer, "x = 1")
+    assert all(c.consume(t) for t in ids)
+    assert not torch.equal(C.fill_bitmask([c], mask_store.vocab_size), expected)
+
+
 def test_extra_rules_extend_the_grammar(bpe_tokenizer, mask_store) -> None:
     # extra rules may bring their own entry point built from base rules: here, calls to names in scope
     extra = 'start: scoped\nscoped: ("alpha" | "beta") LPAREN expr_np RPAREN'

@@ -194,6 +194,10 @@ class MaskStore:
                 )
                 if m.is_error():
                     raise ValueError(f"grammar does not compile: {m.get_error()}")
+                # llguidance keeps the last mask it computed with the parser state, and deep copies carry it:
+                # computed once here, every request's first mask is a copy (~2 ms on a 31k vocabulary, the
+                # dearest step of all: a file start predicts every top-level form)
+                m.compute_bitmask()
                 self.compile_seconds[key] = time.perf_counter() - t0
                 self._matchers[key] = m
             # deep_copy shares the compiled grammar and lexer; it is much cheaper than compiling
