@@ -428,10 +428,14 @@ class Engine:
         if not constrained:
             return sample_tokens(raw, temps, top_ps, gens), dead
         vocab = self._vocab_steering()
-        logits = raw.clone()
+        pulls = [0.0] * len(rows)
         for i in constrained:
             state, seq = rows[i]
-            steering.budget_pull(logits[i], steering.pull_strength(len(seq.output_ids), state.budget), vocab.closing, self.eos)
+            pulls[i] = steering.pull_strength(len(seq.output_ids), state.budget)
+        logits = raw
+        if any(pulls):
+            logits = raw.clone()
+            steering.budget_pull_rows(logits, pulls, vocab.closing, self.eos)
         tokens = sample_tokens(logits, temps, top_ps, gens)
         stats = self.grammar_stats
         slow: list[int] = []

@@ -19,6 +19,7 @@ Pure tensor functions; the engine decides which rows they apply to.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import torch
 
@@ -63,67 +64,92 @@ def end_tokens(texts: Sequence[str]) -> list[int]:
     return [i for i, t in enumerate(texts) if is_closing(t) and "end" in t]
 
 
-def closing_probs(raw: torch.Tensor, masked: torch.Tensor, closing: torch.Tensor) -> torch.Tensor:
-    """The rows' (raw) probabilities over the columns all three tensors share, in float64: an allowed
-    closer's share may be far below float32's range, and the transfer divides by it."""
+@dataclass(frozen=True)
+class ClosingProbs:
+    """The rows' raw probabilities of the closing tokens only (``ids``: their columns), in float64: an
+    allowed closer's share may be far below float32's range, and the transfer divides by it. Steering
+    reads nothing else of the distribution, so a step works on [R, closers] instead of [R, vocabulary]."""
+
+    probs: torch.Tensor
+    ids: torch.Tensor
+
+    def select(self, rows: torch.Tensor) -> ClosingProbs:
+        """The same for a subset of the rows."""
+        return ClosingProbs(self.probs.index_select(0, rows), self.ids)
+
+
+def closing_probs(raw: torch.Tensor, masked: torch.Tensor, closing: torch.Tensor) -> ClosingProbs:
+    """The rows' raw probabilities of the closing tokens among the columns all three tensors share."""
     width = min(raw.shape[1], masked.shape[1], closing.shape[0])
-    return torch.softmax(raw[:, :width].to(torch.float64), dim=1)
+    ids = closing[:width].nonzero().squeeze(1).to(raw.device)
+    return ClosingProbs(torch.softmax(raw[:, :width].to(torch.float64), dim=1).index_select(1, ids), ids)
 
 
-def closing_shares(probs: torch.Tensor, masked: torch.Tensor, closing: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def closing_shares(probs: ClosingProbs, masked: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Per row: the probability share on closing tokens the mask bans, and on those it allows.
 
-    ``probs`` come from closing_probs; ``masked`` are the rows' logits after the grammar mask (-inf =
-    banned). All rows at once: the engine steers every refused row of a step, and a loop over them cost
-    ~0.1 ms per row.
+    ``masked`` are the rows' logits after the grammar mask (-inf = banned). All rows at once: the engine
+    steers every refused row of a step, and a loop over them cost ~0.1 ms per row.
     """
-    width = probs.shape[1]
-    neg, closing = torch.isneginf(masked[:, :width]), closing[:width].to(masked.device)
-    zero = torch.zeros((), dtype=probs.dtype, device=probs.device)
-    return torch.where(closing & neg, probs, zero).sum(dim=1), torch.where(closing & ~neg, probs, zero).sum(dim=1)
+    neg = torch.isneginf(masked.index_select(1, probs.ids))
+    zero = torch.zeros((), dtype=probs.probs.dtype, device=probs.probs.device)
+    return torch.where(neg, probs.probs, zero).sum(dim=1), torch.where(neg, zero, probs.probs).sum(dim=1)
 
 
 def banned_closing_share(raw: torch.Tensor, masked: torch.Tensor, closing: torch.Tensor) -> float:
     """The share of one row's (raw) probability on closing tokens the mask bans."""
     raw, masked = raw[None], masked[None]
-    return float(closing_shares(closing_probs(raw, masked, closing), masked, closing)[0][0])
+    return float(closing_shares(closing_probs(raw, masked, closing), masked)[0][0])
 
 
 def ban_identifier_ends(masked: torch.Tensor, end_tokens: Sequence[int], end_is_keyword: Callable[[int], bool]) -> None:
     """In place on one row: ban the `end` tokens the mask allows only as the start of an identifier."""
-    ids = [tid for tid in end_tokens if tid < masked.shape[0]]
+    ban_identifier_ends_rows(masked[None], end_tokens, [end_is_keyword])
+
+
+def ban_identifier_ends_rows(
+    masked: torch.Tensor, end_tokens: Sequence[int], end_is_keyword: Sequence[Callable[[int], bool]]
+) -> bool:
+    """In place on [R, V] rows: ban_identifier_ends with each row's check; whether any token was banned."""
+    ids = [tid for tid in end_tokens if tid < masked.shape[1]]
     if not ids:
-        return
-    allowed = (~torch.isneginf(masked[ids])).tolist()
-    ban = [tid for tid, ok in zip(ids, allowed) if ok and not end_is_keyword(tid)]
-    if ban:
-        masked[ban] = float("-inf")
+        return False
+    allowed = (~torch.isneginf(masked[:, ids])).tolist()  # one gather for all rows; most rows allow none
+    banned = False
+    for row, (row_allowed, is_keyword) in enumerate(zip(allowed, end_is_keyword)):
+        ban = [tid for tid, ok in zip(ids, row_allowed) if ok and not is_keyword(tid)]
+        if ban:
+            masked[row, ban] = float("-inf")
+            banned = True
+    return banned
 
 
-def transfer_closing_mass_rows(probs: torch.Tensor, masked: torch.Tensor, closing: torch.Tensor) -> list[bool]:
+def transfer_closing_mass_rows(
+    probs: ClosingProbs, masked: torch.Tensor, shares: tuple[torch.Tensor, torch.Tensor] | None = None
+) -> list[bool]:
     """In place on [R, V] rows: move the mass of banned closing tokens onto the allowed ones.
 
-    ``probs`` are the rows' raw probabilities (closing_probs), ``masked`` their logits after the grammar
-    mask (-inf = banned). Nothing moves in a row below TRANSFER_MIN or without an allowed closing token.
-    Returns, per row, whether anything moved.
+    ``probs`` are the rows' closing probabilities (closing_probs), ``masked`` their logits after the
+    grammar mask (-inf = banned); ``shares`` are closing_shares of these rows when the caller has them
+    already. Nothing moves in a row below TRANSFER_MIN or without an allowed closing token. Returns, per
+    row, whether anything moved.
     """
-    width = probs.shape[1]
-    p_banned, p_allowed = closing_shares(probs, masked, closing)
-    allowed = closing[:width].to(masked.device) & ~torch.isneginf(masked[:, :width])
+    p_banned, p_allowed = shares if shares is not None else closing_shares(probs, masked)
+    allowed = ~torch.isneginf(masked.index_select(1, probs.ids))
     moved = (p_banned >= TRANSFER_MIN) & allowed.any(dim=1)
     if bool(moved.any()):
         # scale the allowed closers so that together they carry both masses; the model's ranking among
         # them is kept, however small their own share was
         bonus = torch.log1p(p_banned / p_allowed.clamp_min(1e-30)).to(masked.dtype)
         lift = torch.where(allowed & moved[:, None], bonus[:, None], torch.zeros((), dtype=masked.dtype, device=masked.device))
-        masked[:, :width] += lift
+        masked.index_copy_(1, probs.ids, masked.index_select(1, probs.ids) + lift)
     return moved.tolist()
 
 
 def transfer_closing_mass(raw: torch.Tensor, masked: torch.Tensor, closing: torch.Tensor) -> bool:
     """In place on one row: move the mass of banned closing tokens onto the allowed ones (see transfer_closing_mass_rows)."""
     raw, masked = raw[None], masked[None]
-    return transfer_closing_mass_rows(closing_probs(raw, masked, closing), masked, closing)[0]
+    return transfer_closing_mass_rows(closing_probs(raw, masked, closing), masked)[0]
 
 
 def steer_rows(
@@ -138,17 +164,17 @@ def steer_rows(
     """In place on masked [R, V] rows, returned: steer the rows whose budget pulls (``strengths``) or whose
     model wants a closer the grammar bans: identifier `end`s banned, closing mass moved, budget pull."""
     probs = closing_probs(raw, masked, closing)  # once: banning identifier `end`s changes the mask, not these
-    banned, _ = closing_shares(probs, masked, closing)
+    banned, allowed = closing_shares(probs, masked)
     steer = [r for r, (strength, share) in enumerate(zip(strengths, banned.tolist())) if strength > 0 or share >= TRANSFER_MIN]
     if not steer:
         return masked
-    for r in steer:
-        ban_identifier_ends(masked[r], end_tokens, end_is_keyword[r])
     idx = torch.tensor(steer, dtype=torch.long, device=masked.device)
     sub = masked.index_select(0, idx)
-    transfer_closing_mass_rows(probs.index_select(0, idx), sub, closing)
-    for j, r in enumerate(steer):
-        budget_pull(sub[j], strengths[r], closing, eos_ids)
+    changed = ban_identifier_ends_rows(sub, end_tokens, [end_is_keyword[r] for r in steer])
+    # the shares above still hold unless an identifier `end` was just banned (it counts as a closer)
+    shares = None if changed else (banned.index_select(0, idx), allowed.index_select(0, idx))
+    transfer_closing_mass_rows(probs.select(idx), sub, shares)
+    budget_pull_rows(sub, [strengths[r] for r in steer], closing, eos_ids)
     return masked.index_copy_(0, idx, sub)
 
 
@@ -160,10 +186,16 @@ def pull_strength(used: int, budget: int) -> float:
 
 def budget_pull(logits: torch.Tensor, strength: float, closing: torch.Tensor, eos_ids: Sequence[int]) -> None:
     """In place on one row: favour closing tokens and EOS by ``strength`` (see pull_strength)."""
-    if strength <= 0:
+    budget_pull_rows(logits[None], [strength], closing, eos_ids)
+
+
+def budget_pull_rows(logits: torch.Tensor, strengths: Sequence[float], closing: torch.Tensor, eos_ids: Sequence[int]) -> None:
+    """In place on [R, V] rows: budget_pull with each row's strength (a row at 0 is left as it is)."""
+    if not any(s > 0 for s in strengths):
         return
-    width = min(logits.shape[0], closing.shape[0])
-    logits[:width] += strength * PULL_CLOSE * closing[:width].to(logits.device, logits.dtype)
-    for eos in eos_ids:
-        if eos < logits.shape[0]:
-            logits[eos] += strength * PULL_EOS
+    ids = closing[: logits.shape[1]].nonzero().squeeze(1).to(logits.device)
+    pull = torch.tensor([max(0.0, s) for s in strengths], dtype=logits.dtype, device=logits.device)[:, None]
+    logits.index_copy_(1, ids, logits.index_select(1, ids) + pull * PULL_CLOSE)
+    eos = [e for e in eos_ids if e < logits.shape[1]]
+    if eos:
+        logits[:, eos] += pull * PULL_EOS
