@@ -428,10 +428,7 @@ class Engine:
         if not constrained:
             return sample_tokens(raw, temps, top_ps, gens), dead
         vocab = self._vocab_steering()
-        pulls = [0.0] * len(rows)
-        for i in constrained:
-            state, seq = rows[i]
-            pulls[i] = steering.pull_strength(len(seq.output_ids), state.budget)
+        pulls = [steering.pull_strength(len(seq.output_ids), st.budget) if seq.constraint is not None else 0.0 for st, seq in rows]
         logits = raw
         if any(pulls):
             logits = raw.clone()

@@ -238,8 +238,13 @@ def make_server() -> ElixirCoderServer:
     @ls.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def did_change_configuration(ls: ElixirCoderServer, params: types.DidChangeConfigurationParams) -> None:
         pushed = params.settings if isinstance(params.settings, dict) and params.settings else None
+        before = (ls.config.settings, dict(ls.config.by_folder))
         await ls.ask_client_settings(pushed)
         ls.apply_settings(ls.config.recompute())
+        # clients send this for any settings change (VS Code: every extension's); re-diagnose the open
+        # documents only when ours changed: rules, severities and limits apply without waiting for an edit
+        if (ls.config.settings, ls.config.by_folder) != before:
+            ls.reanalyze()
 
     @ls.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
     async def did_change_workspace_folders(ls: ElixirCoderServer, params: types.DidChangeWorkspaceFoldersParams) -> None:

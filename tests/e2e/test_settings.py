@@ -52,6 +52,19 @@ async def test_did_change_configuration_applies_new_settings(client: LanguageCli
     assert [d for d in diags if d.code == "ElixirCoder.DocumentTooLarge"]
 
 
+async def test_changed_settings_re_diagnose_open_documents(client: LanguageClient):
+    uri = "file:///tmp/e2e/big3.ex"
+    open_doc(client, uri, BIG)
+    diags = await diagnostics_for(client, uri, 1)
+    assert not [d for d in diags if d.code == "ElixirCoder.DocumentTooLarge"]
+    # no edit: the new limit alone brings the document's diagnostics up to date
+    client.set_configuration({"limits": {"maxDocumentBytes": 1000}}, section="elixirCoder")
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
+    published = client._published  # type: ignore[attr-defined]
+    assert await wait_until(lambda: [p for p in published if p.uri == uri and p.version == 1
+                                     and any(d.code == "ElixirCoder.DocumentTooLarge" for d in p.diagnostics)])
+
+
 async def test_status_notification_for_each_instance(client: LanguageClient):
     statuses = await wait_until(lambda: client.statuses)  # type: ignore[attr-defined]
     assert statuses[0]["instance"] == "default" if isinstance(statuses[0], dict) else statuses[0].instance == "default"
