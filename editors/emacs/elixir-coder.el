@@ -166,16 +166,20 @@ once; the code arrives as an edit when the job is done."
     job))
 
 (defun elixir-coder-cancel ()
-  "Cancel the jobs started from here (a finished one is left as it is)."
+  "Cancel the job running on this buffer (one started from a code action too) and the jobs started from here."
   (interactive)
-  (if (null elixir-coder--jobs)
-      (message "elixir-coder: no job to cancel")
-    (let ((cancelled (cl-loop for job in elixir-coder--jobs
-                              when (eq t (plist-get (elixir-coder--execute "elixirCoder.cancel" (list :jobId job))
-                                                    :cancelled))
-                              collect job)))
-      (setq elixir-coder--jobs nil)
-      (message "elixir-coder: %s" (if cancelled (format "cancelled %s" (string-join cancelled ", ")) "no job was running")))))
+  (let* ((own (cl-loop for job in elixir-coder--jobs
+                       when (eq t (plist-get (elixir-coder--execute "elixirCoder.cancel" (list :jobId job))
+                                             :cancelled))
+                       collect job))
+         (here (eq t (plist-get (elixir-coder--execute "elixirCoder.cancel"
+                                                       (list :uri (plist-get (eglot--TextDocumentIdentifier) :uri)))
+                                :cancelled))))
+    (setq elixir-coder--jobs nil)
+    (message "elixir-coder: %s"
+             (cond (own (format "cancelled %s%s" (string-join own ", ") (if here " and this buffer's job" "")))
+                   (here "cancelled this buffer's job")
+                   (t "no job was running")))))
 
 (defun elixir-coder--diag-data (diag)
   "The flymake data of DIAG (eglot keeps the LSP diagnostic there)."

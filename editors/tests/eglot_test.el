@@ -95,6 +95,10 @@
               ((equal (getenv "EC_EXPECT_ASK") "1") (ec-fail "the server asked no clarifying question"))
               (t (ec-say "no clarifying question was asked")))
         (ec-wait "a model status" 30 (lambda () elixir-coder--status))
+        ;; cancel: the generated job has ended, so neither it nor this buffer's job is running any more
+        (let ((reply (elixir-coder-cancel)))
+          (unless (string-match-p "no job was running" reply) (ec-fail "cancel: %s" reply))
+          (ec-say "cancel: %s" reply))
         (ec-say "mode line:%s" (elixir-coder-mode-line))
         (ignore-errors (eglot-shutdown server))))
   (error (ec-fail "%S" err)))

@@ -137,6 +137,27 @@ local ok, err = pcall(function()
     return #ec.jobs == 0
   end)
   say("status: " .. ec.statusline())
+  -- :ElixirCoderCancel once the job has ended: the server answers for the buffer's job, none runs
+  local notes, notify = {}, vim.notify
+  vim.notify = function(msg, level)
+    table.insert(notes, msg)
+    notify(msg, level)
+  end
+  vim.cmd("ElixirCoderCancel")
+  local reply
+  wait("the cancel reply", 10000, function()
+    for _, note in ipairs(notes) do
+      if note:find("job", 1, true) then -- status notifications go through vim.notify too
+        reply = note
+      end
+    end
+    return reply ~= nil
+  end)
+  vim.notify = notify
+  if not reply:find("no job is running", 1, true) then
+    fail("cancel: " .. reply)
+  end
+  say("cancel: " .. reply)
   if vim.fn.has("nvim-0.11") == 1 then
     client:stop()
   else

@@ -51,9 +51,15 @@ class DiagnosticArgs:
 
 @attrs.define
 class CancelArgs:
-    """`elixirCoder.cancel` {jobId}."""
+    """`elixirCoder.cancel` {jobId} or {uri}: one job, or the job running on a document whoever started it (a
+    code action's job included, whose id only the editor's code-action machinery saw)."""
 
-    job_id: str
+    job_id: str | None = None
+    uri: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if (self.job_id is None) == (self.uri is None):
+            raise ValueError("elixirCoder.cancel takes either jobId or uri")
 
 
 def finding_of(diagnostic: types.Diagnostic) -> Finding | None:

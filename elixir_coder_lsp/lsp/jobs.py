@@ -88,6 +88,11 @@ class JobManager:
         job = self.jobs.get(job_id)
         return job.cancel(reason) if job else False
 
+    def cancel_document(self, uri: str, reason: str = "cancelled by the user") -> bool:
+        """Cancel the job running on a document (there is at most one: a new job supersedes the older)."""
+        job_id = self._by_uri.get(uri)
+        return self.cancel(job_id, reason) if job_id else False
+
     def cancel_progress(self, token: str | int) -> bool:
         """Cancel the job that owns a work-done progress token."""
         job_id = self._by_progress.get(str(token))

@@ -44,11 +44,15 @@ log = logging.getLogger(__name__)
 
 
 def _readable(exc: Exception) -> Exception:
-    """Name the missing keys of a command's argument object instead of cattrs' nested report."""
+    """Name the missing keys of a command's argument object (or the argument class's own complaint) instead of
+    cattrs' nested report."""
     if isinstance(exc, ClassValidationError):
         missing = [str(e.args[0]) for e in exc.exceptions if isinstance(e, KeyError) and e.args]
         if missing:
             return ValueError("missing argument " + ", ".join(repr(m) for m in missing))
+        own = [e for e in exc.exceptions if isinstance(e, ValueError)]
+        if own:
+            return own[0]
     return exc
 
 

@@ -362,7 +362,9 @@ def make_server() -> ElixirCoderServer:
 
     @ls.command(lsp_actions.CMD_CANCEL)
     def cmd_cancel(ls: ElixirCoderServer, args: CancelArgs) -> dict[str, Any]:
-        return {"cancelled": ls.jobs.cancel(args.job_id)}
+        if args.job_id is not None:
+            return {"cancelled": ls.jobs.cancel(args.job_id)}
+        return {"cancelled": ls.jobs.cancel_document(args.uri or "")}
 
     if TEST_COMMANDS:
 

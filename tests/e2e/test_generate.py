@@ -171,6 +171,30 @@ async def test_cancel_command_means_no_edit(client: LanguageClient):
     await no_edit_ever(client, uri, 20)
 
 
+async def test_cancel_by_document_means_no_edit(client: LanguageClient):
+    # a job started from a code action: the editor's plugin never saw its id, so it cancels the document's job
+    uri = await open_module(client, "cancel_doc")
+    await generate(client, uri, point(3), instance="slow")
+    await asyncio.sleep(1.0)
+    result = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="elixirCoder.cancel", arguments=[{"uri": uri}])
+    )
+    assert (result["cancelled"] if isinstance(result, dict) else result.cancelled) is True
+    await no_edit_ever(client, uri, 20)
+    again = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="elixirCoder.cancel", arguments=[{"uri": uri}])
+    )
+    assert (again["cancelled"] if isinstance(again, dict) else again.cancelled) is False  # nothing runs there now
+
+
+async def test_cancel_needs_a_job_or_a_document(client: LanguageClient):
+    for argument in ({}, {"jobId": "job-1", "uri": "file:///x.ex"}):
+        with pytest.raises(Exception, match="jobId or uri"):
+            await client.workspace_execute_command_async(
+                types.ExecuteCommandParams(command="elixirCoder.cancel", arguments=[argument])
+            )
+
+
 async def test_progress_cancel_means_no_edit(client: LanguageClient):
     uri = await open_module(client, "cancel_progress")
     job = await generate(client, uri, point(3), instance="slow")

@@ -296,21 +296,31 @@ function M.generate(opts)
   end)
 end
 
---- Cancel every job started here that has not ended.
+--- Cancel the job running on this buffer (one started from a code action too, whose id only the
+--- code-action machinery saw) and every job started here by :ElixirCoderGenerate that has not ended.
 function M.cancel()
   local client = need_client()
   if not client then
     return
   end
-  if #M.jobs == 0 then
-    vim.notify("elixir-coder: no job is running", vim.log.levels.INFO)
-    return
+  local pending, cancelled = #M.jobs + 1, 0
+  local function count(result)
+    if type(result) == "table" and result.cancelled == true then
+      cancelled = cancelled + 1
+    end
+    pending = pending - 1
+    if pending == 0 then
+      local text = cancelled > 0 and ("cancelled " .. cancelled .. " job(s)") or "no job is running"
+      vim.notify("elixir-coder: " .. text, vim.log.levels.INFO)
+    end
   end
   for _, job_id in ipairs(vim.deepcopy(M.jobs)) do
-    execute(client, 0, "elixirCoder.cancel", { jobId = job_id }, function()
+    execute(client, 0, "elixirCoder.cancel", { jobId = job_id }, function(result)
       forget_job(job_id)
+      count(result)
     end)
   end
+  execute(client, 0, "elixirCoder.cancel", { uri = vim.uri_from_bufnr(0) }, count)
 end
 
 -- The LSP form of a vim.diagnostic. 0.10+ keep the whole LSP diagnostic in user_data.lsp; 0.7-0.9
