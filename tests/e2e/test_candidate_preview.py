@@ -13,7 +13,7 @@ import pytest_lsp
 from pytest_lsp import LanguageClient
 
 from tests.e2e.fake_model import FakeModelServer
-from tests.e2e.conftest import init_params, record_diagnostics, record_edits, server_config
+from tests.e2e.conftest import init_params, record_diagnostics, record_edits, server_config, wait_until
 from tests.e2e.test_ask import _get, answer_with, edits_for, ended, generate
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -51,7 +51,7 @@ async def test_the_picked_candidate_is_inserted(client: LanguageClient) -> None:
     uri, job_id = await generate(client, "preview")
     assert await ended(client, job_id) == "done"
     assert len(asked) == 1 and _get(asked[0], "question") == "Which candidate should be inserted?"
-    (edit,) = edits_for(client, uri)
+    (edit,) = await wait_until(lambda: edits_for(client, uri), timeout=30)  # "done" is reported just before the edit
     first_line = picked[0].split(". ", 1)[1].split("\n")[0].strip()
     assert first_line in edit.new_text
 
