@@ -197,7 +197,10 @@ class MaskStore:
                 # llguidance keeps the last mask it computed with the parser state, and deep copies carry it:
                 # computed once here, every request's first mask is a copy (~2 ms on a 31k vocabulary, the
                 # dearest step of all: a file start predicts every top-level form)
+                cold = m.deep_copy()
                 m.compute_bitmask()
+                if m.is_error():  # a first step over the item limit: let each request meet it, not start in it
+                    m = cold
                 self.compile_seconds[key] = time.perf_counter() - t0
                 self._matchers[key] = m
             # deep_copy shares the compiled grammar and lexer; it is much cheaper than compiling
