@@ -61,6 +61,7 @@ ACCEPT = {
     "comma_newlines": "foo(a,\n\n  b)\nx = [1,\n 2,\n]\n",
     "opener_newlines": "x = [\n\n  1\n]\ny = {\n  1,\n  2\n}\nz = %{\n  a: 1\n}\nw = foo(\n\n  1\n)\nv = (\n  1\n)\n",
     "tuple_key_not_first": "t = {a, \"q\": 1, b: 2}\n",
+    "map_update_bases": "a = %{state | n: 1}\nb = %{socket.assigns |\n  n: 1}\nc = %{f(x)\n  | n: 1, m: 2}\nd = %{@s | \"k\" => 1}\n",
     # forms kept where the grammar is stricter for the default item limit (README, "What the grammar does not accept")
     "line_start_pipes": "x\n|> f()\n  |> g()\ny = a\n  | b\n",
     "bitstring_glued_modifiers": "<<a::binary-size(4), _::_*8, b::size(2)-unit(8)>> = x\n",
@@ -104,6 +105,9 @@ REJECT = {
     "tuple_quoted_key_first": "t = {\"\": 1}\n",
     "tuple_quoted_key_first_nested": "t = {{\"a\": b}}\n",
     "tuple_key_first": "t = {a: 1}\n",
+    # `|` binds tighter than `when`: `a when (b | c: 1)` (found by the constrained decoding benchmark)
+    "map_update_after_when": "x = %{a when b | c: 1}\n",
+    "map_update_after_type": "x = %{a :: b | c: 1}\n",
     # stricter than Elixir, for llguidance's default item limit (mix format writes none of these)
     "glued_binary_op": "x = a==b\n",
     "glued_minus": "x = a-1\n",
