@@ -66,6 +66,20 @@ def test_budget_pull_grows_from_zero_to_full() -> None:
     assert float(logits[1]) == steering.PULL_CLOSE and float(logits[0]) == steering.PULL_EOS and float(logits[5]) == 0.0
 
 
+def test_a_row_inside_a_comment_is_pulled_to_a_line_end() -> None:
+    texts = TEXTS + ["\n", "\n  ", "#"]
+    closers, line_ends = steering.closing_mask(texts), steering.line_end_mask(texts)
+    assert line_ends.tolist() == [False] * 6 + [True, True, False]
+    logits = torch.zeros(2, len(texts))
+    steering.budget_pull_rows(logits, [1.0, 1.0], closers, [0], line_ends, [False, True])
+    plain, comment = logits.tolist()
+    assert plain[1] == plain[3] == steering.PULL_CLOSE and plain[6] == plain[7] == 0.0  # closers, as before
+    assert comment[1] == comment[3] == 0.0 and comment[6] == comment[7] == steering.PULL_CLOSE  # `)` there is comment text
+    assert plain[0] == comment[0] == steering.PULL_EOS
+    assert closing.in_comment("x = f(1) # note )") and not closing.in_comment("# note\nx = f(")
+    assert not closing.in_comment('x = "a # b"') and closing.in_comment("foo(\n  # end end")
+
+
 def test_open_count_tracks_brackets_blocks_strings_and_comments() -> None:
     state = OpenCount().feed('def f(x) do\n  [1, {"a)", ')
     assert state.remaining() == 3  # do, [, {

@@ -21,12 +21,11 @@ SKELETON = (
     ")", "]", "}", " end", "end", "\nend", "\n", " ->", " nil", "nil", '"', "'", '"""', "'''", ">>", " do", "\n\n",
     " =>", ":", "{",  # map entries, quoted keyword keys, `%name{`
 )
-# A failed search costs its whole budget on the engine step's critical path (~40 us per expansion, so
-# ~10 ms at 250, stalling every row of the batch), while endings are found early or not at all: replaying
-# 265 close-outs of the small trained model's samples, every ending found within 250 expansions was found
-# within 128, and within 8 per token of room. Hence the budget: 8 per token of room, at most 128.
-MAX_EXPANSIONS = 128
-EXPANSIONS_PER_TOKEN = 8
+# A failed search costs its whole budget on the engine step's critical path (~40 us per expansion, ~10 ms
+# at 250), but a smaller budget finds fewer endings: on 200 held-out prompts with at most 256 new tokens
+# (bench/constraints.py quality), 250 expansions closed 180 samples, 128 closed 178, and 8 per token of
+# room (at most 128) 175. Finishing valid code is worth the occasional 10 ms.
+MAX_EXPANSIONS = 250
 MAX_LENGTH = 48
 HEURISTIC_WEIGHT = 3  # weighted A*: a short ending found fast beats the shortest one found late
 
@@ -77,6 +76,12 @@ class OpenCount:
         return self.depth + (1 if self.quote else 0) + (1 if self.comment else 0) + _word_delta(self.word, " ")
 
 
+def in_comment(tail: str) -> bool:
+    """Whether text ending in ``tail`` ends inside a `#` comment (read from the last line start in ``tail``;
+    heuristic like OpenCount: a heredoc line with a `#` reads as a comment)."""
+    return OpenCount().feed(tail.rsplit("\n", 1)[-1]).comment
+
+
 def _word_delta(word: str, following: str) -> int:
     if word == "end":
         return -1
@@ -94,7 +99,7 @@ def skeleton_tokens(texts: Sequence[str]) -> list[tuple[int, str]]:
 
 
 def close_out(constraint: Any, skeleton: Sequence[tuple[int, str]], *, max_length: int = MAX_LENGTH) -> list[int] | None:
-    """The shortest skeleton token path (found within the expansion budget) after which the grammar may stop.
+    """The shortest skeleton token path (found within MAX_EXPANSIONS) after which the grammar may stop.
 
     ``constraint`` is a SequenceConstraint; its matcher is advanced and rolled back during the search and
     left where it was. Returns [] when the grammar may already stop, None when no ending was found.
@@ -109,8 +114,7 @@ def close_out(constraint: Any, skeleton: Sequence[tuple[int, str]], *, max_lengt
     seen: set[str] = set()  # path texts already queued: two paths spelling the same text end the same
     order = 0
     expansions = 0
-    budget = min(MAX_EXPANSIONS, EXPANSIONS_PER_TOKEN * (max_length + 1))
-    while heap and expansions < budget:
+    while heap and expansions < MAX_EXPANSIONS:
         _, _, path, spelled, state = heapq.heappop(heap)
         expansions += 1
         if len(path) >= max_length:

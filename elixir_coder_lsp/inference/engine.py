@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -25,6 +25,7 @@ from elixir_coder_lsp.inference.runner import ModelRunner
 from elixir_coder_lsp.inference.options import ServingOptions
 from elixir_coder_lsp.inference.output import Finished, OutputProcessor, StepOutput, cancelled
 from elixir_coder_lsp.inference.sampling import make_generator, sample_tokens
+from elixir_coder_lsp.inference.steering_vocab import SteeringVocab
 from elixir_coder_lsp.inference.scheduler import RequestState, Scheduler, SequenceState
 from elixir_coder_lsp.inference.types import GenerationError, GenerationRequest, GenerationResult, StreamEvent
 from elixir_coder_lsp.settings import MASK_OVERLAP_MODES as SETTING_MODES
@@ -136,37 +137,6 @@ def _wait_for_device(t: torch.Tensor) -> None:
         torch.mps.synchronize()
 
 
-class _VocabSteering:
-    """Per-tokenizer vocabulary facts the steering needs (closing tokens, `end` tokens, blank tokens)."""
-
-    def __init__(self, texts: list[str], eos: Iterable[int]) -> None:
-        self.texts = texts
-        self.closing = steering.closing_mask(self.texts)
-        # EOS closes everything: a sample that wants to stop where the grammar is not complete yet
-        # closes what is open instead
-        for e in eos:
-            if e < len(self.closing):
-                self.closing[e] = True
-        self.end_tokens = steering.end_tokens(self.texts)
-        self.end_token_set = frozenset(self.end_tokens)
-        self.word_start = steering.word_start_mask(self.texts)
-        self.skeleton = closing.skeleton_tokens(self.texts)
-        self.follow = [i for i, t in enumerate(self.texts) if t in ("\n", " ")]
-
-    def end_is_keyword(self, constraint: Any) -> Callable[[int], bool]:
-        """Whether an `end` token would be the keyword here: not glued to a word, and a blank may follow it."""
-        last = constraint.tail(4)[-1:]
-        glued = bool(last) and last in steering.IDENT_CHARS
-
-        def check(tid: int) -> bool:
-            text = self.texts[tid]
-            if glued and not text[:1].isspace():
-                return False
-            return not self.follow or any(constraint.accepts([tid, f]) for f in self.follow)
-
-        return check
-
-
 class Engine:
     """Continuous-batching generation over one loaded model; single-threaded (the worker loop drives it)."""
 
@@ -183,7 +153,7 @@ class Engine:
         self._rows: dict[int, tuple[RequestState, SequenceState]] = {}
         self._next_seq = 0
         self._pending: list[Finished] = []  # failures found before a step (bad prompt, cancelled while waiting)
-        self._steering: _VocabSteering | None = None
+        self._steering: SteeringVocab | None = None
         self.grammar_stats = GrammarStats()
         self.mask_overlap = resolve_mask_overlap(opts.mask_overlap, str(serving.device))
         self._refused: set[int] = set()  # rows whose sampled token the grammar refused at their last step
@@ -428,11 +398,11 @@ class Engine:
         if not constrained:
             return sample_tokens(raw, temps, top_ps, gens), dead
         vocab = self._vocab_steering()
-        pulls = [steering.pull_strength(len(seq.output_ids), st.budget) if seq.constraint is not None else 0.0 for st, seq in rows]
+        pulls, in_comment = vocab.pulls(rows)
         logits = raw
         if any(pulls):
             logits = raw.clone()
-            steering.budget_pull_rows(logits, pulls, vocab.closing, self.eos)
+            steering.budget_pull_rows(logits, pulls, vocab.closing, self.eos, vocab.line_ends, in_comment)
         tokens = sample_tokens(logits, temps, top_ps, gens)
         stats = self.grammar_stats
         slow: list[int] = []
@@ -473,7 +443,7 @@ class Engine:
         return tokens, dead
 
     @staticmethod
-    def _allowed_as_sampled(constraint: Any, token: int, vocab: _VocabSteering) -> bool:
+    def _allowed_as_sampled(constraint: Any, token: int, vocab: SteeringVocab) -> bool:
         """Whether a token sampled without the mask can be kept. An `end` always takes the full path, where
         the steering tells the keyword from an identifier's start; so does a token growing an overlong word."""
         if token >= len(vocab.texts) or token in vocab.end_token_set:  # beyond the vocabulary: padding columns
@@ -516,9 +486,9 @@ class Engine:
                 for eos in self.eos:
                     if eos < logits.shape[1]:
                         logits[row, eos] = float("-inf")
-        strengths = [steering.pull_strength(len(seq.output_ids), state.budget) for state, seq in rows]
+        strengths, in_comment = vocab.pulls(rows)
         ends = [vocab.end_is_keyword(c) for c in constraints]
-        return steering.steer_rows(raw, logits, strengths, ends, vocab.closing, vocab.end_tokens, self.eos)
+        return steering.steer_rows(raw, logits, strengths, ends, vocab.closing, vocab.end_tokens, self.eos, vocab.line_ends, in_comment)
 
     # A constrained sample is closed out (a short valid ending is appended, see inference/closing.py)
     # when the model wants to stop before the grammar may, or when its budget would end it unfinished.
@@ -555,9 +525,9 @@ class Engine:
             seq.finish_reason = "stop"
         return True
 
-    def _vocab_steering(self) -> _VocabSteering:
+    def _vocab_steering(self) -> SteeringVocab:
         if self._steering is None:  # built on the first constrained step, from the mask store's decoded vocabulary
-            self._steering = _VocabSteering(self.serving.mask_store().vocab.texts, self.eos)
+            self._steering = SteeringVocab(self.serving.mask_store().vocab.texts, self.eos)
         return self._steering
 
     def _update(self, state: RequestState, seq: SequenceState, token: int, logprob: float) -> None:

@@ -59,6 +59,11 @@ def word_too_long(tail: str) -> bool:
     return len(tail) - len(tail.rstrip(WORD_CHARS)) >= LONG_WORD
 
 
+def line_end_mask(texts: Sequence[str]) -> torch.Tensor:
+    """A bool vector over the vocabulary: True for tokens of blanks that hold a line end (`\\n`, `\\n    `)."""
+    return torch.tensor([bool(t) and not t.strip() and "\n" in t for t in texts], dtype=torch.bool)
+
+
 def end_tokens(texts: Sequence[str]) -> list[int]:
     """Ids of closing tokens that contain the word `end` (allowed by a mask also as an identifier's start)."""
     return [i for i, t in enumerate(texts) if is_closing(t) and "end" in t]
@@ -160,9 +165,12 @@ def steer_rows(
     closing: torch.Tensor,
     end_tokens: Sequence[int],
     eos_ids: Sequence[int],
+    line_ends: torch.Tensor | None = None,
+    in_comment: Sequence[bool] = (),
 ) -> torch.Tensor:
     """In place on masked [R, V] rows, returned: steer the rows whose budget pulls (``strengths``) or whose
-    model wants a closer the grammar bans: identifier `end`s banned, closing mass moved, budget pull."""
+    model wants a closer the grammar bans: identifier `end`s banned, closing mass moved, budget pull
+    (towards a line end for the rows ``in_comment``)."""
     probs = closing_probs(raw, masked, closing)  # once: banning identifier `end`s changes the mask, not these
     banned, allowed = closing_shares(probs, masked)
     steer = [r for r, (strength, share) in enumerate(zip(strengths, banned.tolist())) if strength > 0 or share >= TRANSFER_MIN]
@@ -174,7 +182,8 @@ def steer_rows(
     # the shares above still hold unless an identifier `end` was just banned (it counts as a closer)
     shares = None if changed else (banned.index_select(0, idx), allowed.index_select(0, idx))
     transfer_closing_mass_rows(probs.select(idx), sub, shares)
-    budget_pull_rows(sub, [strengths[r] for r in steer], closing, eos_ids)
+    comment = [bool(in_comment[r]) if r < len(in_comment) else False for r in steer]
+    budget_pull_rows(sub, [strengths[r] for r in steer], closing, eos_ids, line_ends, comment)
     return masked.index_copy_(0, idx, sub)
 
 
@@ -189,13 +198,33 @@ def budget_pull(logits: torch.Tensor, strength: float, closing: torch.Tensor, eo
     budget_pull_rows(logits[None], [strength], closing, eos_ids)
 
 
-def budget_pull_rows(logits: torch.Tensor, strengths: Sequence[float], closing: torch.Tensor, eos_ids: Sequence[int]) -> None:
-    """In place on [R, V] rows: budget_pull with each row's strength (a row at 0 is left as it is)."""
+def budget_pull_rows(
+    logits: torch.Tensor,
+    strengths: Sequence[float],
+    closing: torch.Tensor,
+    eos_ids: Sequence[int],
+    line_ends: torch.Tensor | None = None,
+    in_comment: Sequence[bool] = (),
+) -> None:
+    """In place on [R, V] rows: budget_pull with each row's strength (a row at 0 is left as it is).
+
+    A row inside a comment (``in_comment``) is pulled towards the line ends (``line_end_mask``) instead of
+    the closers: there a `)` or `end` is comment text and closes nothing, and a weak model pulled towards
+    them fills the comment with closers until its budget runs out.
+    """
     if not any(s > 0 for s in strengths):
         return
-    ids = closing[: logits.shape[1]].nonzero().squeeze(1).to(logits.device)
+    comment = [bool(c) for c in in_comment] + [False] * (len(strengths) - len(in_comment))
+    if line_ends is None or not any(comment):
+        comment = [False] * len(strengths)
     pull = torch.tensor([max(0.0, s) for s in strengths], dtype=logits.dtype, device=logits.device)[:, None]
-    logits.index_copy_(1, ids, logits.index_select(1, ids) + pull * PULL_CLOSE)
+    at_line = torch.tensor(comment, device=logits.device)[:, None]
+    zero = torch.zeros((), dtype=logits.dtype, device=logits.device)
+    for mask, rows_pull in ((closing, torch.where(at_line, zero, pull)), (line_ends, torch.where(at_line, pull, zero))):
+        if mask is None or not bool(rows_pull.any()):
+            continue
+        ids = mask[: logits.shape[1]].nonzero().squeeze(1).to(logits.device)
+        logits.index_copy_(1, ids, logits.index_select(1, ids) + rows_pull * PULL_CLOSE)
     eos = [e for e in eos_ids if e < logits.shape[1]]
     if eos:
         logits[:, eos] += pull * PULL_EOS
