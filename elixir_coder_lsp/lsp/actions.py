@@ -8,7 +8,7 @@ command takes one argument object; its class here is what pygls structures the J
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 from lsprotocol import types
