@@ -424,7 +424,8 @@ class Engine:
         started = time.perf_counter()
         sub_rows = [rows[i] for i in slow]
         idx = torch.tensor(slow, dtype=torch.long, device=raw.device)
-        masked = self._mask(raw.index_select(0, idx), sub_rows, self._known_bitmask(sub_rows, masks or {}))
+        sub_pulls = ([pulls[i] for i in slow], [in_comment[i] for i in slow])
+        masked = self._mask(raw.index_select(0, idx), sub_rows, sub_pulls, self._known_bitmask(sub_rows, masks or {}))
         share = (time.perf_counter() - started) / len(slow)  # the rows' masks are filled together
         stats.masked_steps += len(slow)
         stats.masked_s += share * len(slow)
@@ -469,9 +470,14 @@ class Engine:
         return bitmask
 
     def _mask(
-        self, raw: torch.Tensor, rows: list[tuple[RequestState, SequenceState]], bitmask: torch.Tensor | None = None
+        self,
+        raw: torch.Tensor,
+        rows: list[tuple[RequestState, SequenceState]],
+        pulls: tuple[list[float], list[bool]],
+        bitmask: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Logits with each row's grammar mask and steering applied (a copy; ``raw`` stays unmasked)."""
+        """Logits with each row's grammar mask and steering applied (a copy; ``raw`` stays unmasked).
+        ``pulls`` are the rows' SteeringVocab.pulls, computed once per step by the caller."""
         from elixir_coder_lsp.inference import constraints as grammar
 
         constraints = [seq.constraint for _, seq in rows]
@@ -486,7 +492,7 @@ class Engine:
                 for eos in self.eos:
                     if eos < logits.shape[1]:
                         logits[row, eos] = float("-inf")
-        strengths, in_comment = vocab.pulls(rows)
+        strengths, in_comment = pulls
         ends = [vocab.end_is_keyword(c) for c in constraints]
         return steering.steer_rows(raw, logits, strengths, ends, vocab.closing, vocab.end_tokens, self.eos, vocab.line_ends, in_comment)
 

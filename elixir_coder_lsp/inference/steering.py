@@ -170,7 +170,7 @@ def steer_rows(
 ) -> torch.Tensor:
     """In place on masked [R, V] rows, returned: steer the rows whose budget pulls (``strengths``) or whose
     model wants a closer the grammar bans: identifier `end`s banned, closing mass moved, budget pull
-    (towards a line end for the rows ``in_comment``)."""
+    (towards a line end for the rows ``in_comment``: one flag per row, or empty for none)."""
     probs = closing_probs(raw, masked, closing)  # once: banning identifier `end`s changes the mask, not these
     banned, allowed = closing_shares(probs, masked)
     steer = [r for r, (strength, share) in enumerate(zip(strengths, banned.tolist())) if strength > 0 or share >= TRANSFER_MIN]
@@ -182,7 +182,7 @@ def steer_rows(
     # the shares above still hold unless an identifier `end` was just banned (it counts as a closer)
     shares = None if changed else (banned.index_select(0, idx), allowed.index_select(0, idx))
     transfer_closing_mass_rows(probs.select(idx), sub, shares)
-    comment = [bool(in_comment[r]) if r < len(in_comment) else False for r in steer]
+    comment = [in_comment[r] for r in steer] if in_comment else []
     budget_pull_rows(sub, [strengths[r] for r in steer], closing, eos_ids, line_ends, comment)
     return masked.index_copy_(0, idx, sub)
 
@@ -208,15 +208,13 @@ def budget_pull_rows(
 ) -> None:
     """In place on [R, V] rows: budget_pull with each row's strength (a row at 0 is left as it is).
 
-    A row inside a comment (``in_comment``) is pulled towards the line ends (``line_end_mask``) instead of
-    the closers: there a `)` or `end` is comment text and closes nothing, and a weak model pulled towards
-    them fills the comment with closers until its budget runs out.
+    A row inside a comment (``in_comment``: one flag per row, or empty for none) is pulled towards the line
+    ends (``line_end_mask``) instead of the closers: there a `)` or `end` is comment text and closes
+    nothing, and a weak model pulled towards them fills the comment with closers until its budget runs out.
     """
     if not any(s > 0 for s in strengths):
         return
-    comment = [bool(c) for c in in_comment] + [False] * (len(strengths) - len(in_comment))
-    if line_ends is None or not any(comment):
-        comment = [False] * len(strengths)
+    comment = [bool(c) for c in in_comment] if line_ends is not None and any(in_comment) else [False] * len(strengths)
     pull = torch.tensor([max(0.0, s) for s in strengths], dtype=logits.dtype, device=logits.device)[:, None]
     at_line = torch.tensor(comment, device=logits.device)[:, None]
     zero = torch.zeros((), dtype=logits.dtype, device=logits.device)
