@@ -92,6 +92,16 @@ def test_first_mask_comes_with_the_copy(bpe_tokenizer, mask_store) -> None:
     assert not torch.equal(C.fill_bitmask([c], mask_store.vocab_size), expected)
 
 
+def test_a_first_mask_over_the_item_limit_is_left_to_each_request(mask_store, monkeypatch) -> None:
+    # with an item limit the first step exceeds, warming the pristine matcher would put every copy in error
+    monkeypatch.setattr(C, "STEP_MAX_ITEMS", 10)
+    store = C.MaskStore(mask_store.ll_tokenizer)
+    c = store.constraint("start")
+    assert not c.matcher.is_error()  # a fresh request starts clean, and meets the limit at its own first mask
+    C.fill_bitmask([c], store.vocab_size)
+    assert c.matcher.is_error()
+
+
 def test_extra_rules_extend_the_grammar(bpe_tokenizer, mask_store) -> None:
     # extra rules may bring their own entry point built from base rules: here, calls to names in scope
     extra = 'start: scoped\nscoped: ("alpha" | "beta") LPAREN expr_np RPAREN'
