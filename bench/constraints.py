@@ -86,12 +86,20 @@ def _stats_us(xs: list[float]) -> dict[str, float]:
     return {"p50": round(_pct(xs, 0.5) * us, 1), "p99": round(_pct(xs, 0.99) * us, 1), "mean": round(statistics.mean(xs) * us, 1)}
 
 
+def mask_programs(n_files: int) -> list[str]:
+    """The held-out function bodies the mask benchmarks replay (those the grammar accepts)."""
+    from elixir_coder_lsp.inference.constraints import check_text
+
+    funcs = [h + b for h, b in corpus_functions()[:400]]
+    return [b for b in (f.split("\n", 1)[1] for f in funcs) if check_text(b).accepted][:n_files]
+
+
 def bench_masks_one(tok: Any, n_files: int, batch: int, forward_ms: float) -> dict[str, Any]:
     """Mask time per token for one tokenizer: single-thread, lazy check, batched, and overlapped vs serial."""
     import torch
 
     from elixir_coder_lsp.inference.constraints import (
-        MaskPrefetch, apply_mask, build_mask_store, check_text, executor_threads, fill_bitmask,
+        MaskPrefetch, apply_mask, build_mask_store, executor_threads, fill_bitmask,
     )
 
     t0 = time.perf_counter()
@@ -99,9 +107,7 @@ def bench_masks_one(tok: Any, n_files: int, batch: int, forward_ms: float) -> di
     warm = store.constraint("start")
     fill_bitmask([warm], store.vocab_size)  # the first mask builds llguidance's token tables
     build_s = time.perf_counter() - t0
-    funcs = [h + b for h, b in corpus_functions()[:400]]
-    progs = [b for b in (f.split("\n", 1)[1] for f in funcs) if check_text(b).accepted][:n_files]
-    seqs = [tok(p, add_special_tokens=False).input_ids for p in progs]
+    seqs = [tok(p, add_special_tokens=False).input_ids for p in mask_programs(n_files)]
     words = (store.vocab_size + 31) // 32
 
     # single thread: one matcher, mask computed in the calling thread
