@@ -123,3 +123,32 @@ def test_module_body_rule_limits_items(bpe_tokenizer, mask_store) -> None:
     c = mask_store.constraint("module_body")
     ok = all(c.consume(t) for t in _ids(bpe_tokenizer, "def f(x), do: x\n"))
     assert ok and c.can_stop()
+
+
+def test_fill_bitmask_equals_llguidance_torch(bpe_tokenizer, mask_store) -> None:
+    from llguidance.torch import fill_next_token_bitmask_par
+
+    rows = [mask_store.constraint("start") for _ in range(4)]
+    for c, text in zip(rows, ["", "x = ", "def f(x", "case x do\n  {:ok, "]):
+        for t in _ids(bpe_tokenizer, text):
+            assert c.consume(t), c.error
+    want = torch.full((5, C.bitmask_words(mask_store.vocab_size)), -1, dtype=torch.int32)
+    fill_next_token_bitmask_par(C._get_executor(), [(c.matcher, i) for i, c in enumerate(rows)], want)
+    assert torch.equal(C.fill_bitmask([*rows, None], mask_store.vocab_size), want)
+
+
+def test_masks_do_not_import_torch_dynamo(tiny_model_dir) -> None:
+    # llguidance.torch compiles a kernel at import (torch._dynamo, ~2 s): that import used to land in the
+    # worker's first constrained step
+    import subprocess
+
+    code = (
+        "import sys\nfrom transformers import AutoTokenizer\n"
+        "from elixir_coder_lsp.inference import constraints as C\n"
+        f"store = C.build_mask_store(AutoTokenizer.from_pretrained({str(tiny_model_dir)!r}))\n"
+        "c = store.constraint('start')\nC.fill_bitmask([c], store.vocab_size)\n"
+        "p = C.MaskPrefetch(store.vocab_size)\np.add([(0, c)])\np.finish(wait_all=True)\n"
+        "print(sorted(m for m in ('torch._dynamo', 'llguidance.torch') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300)
+    assert out.stdout.strip().splitlines()[-1] == "[]"

@@ -424,12 +424,15 @@ def bitmask_words(n_vocab: int) -> int:
 def fill_bitmask(constraints: Sequence[SequenceConstraint | None], n_vocab: int) -> Any:
     """An int32 [B, ceil(n_vocab/32)] bitmask for the rows (all ones where the constraint is None)."""
     import torch
-    from llguidance.torch import fill_next_token_bitmask_par
 
-    bitmask = torch.full((len(constraints), bitmask_words(n_vocab)), -1, dtype=torch.int32)
+    words = bitmask_words(n_vocab)
+    bitmask = torch.full((len(constraints), words), -1, dtype=torch.int32)  # contiguous, on the CPU
     pairs = [(c.matcher, i) for i, c in enumerate(constraints) if c is not None]
     if pairs:
-        fill_next_token_bitmask_par(_get_executor(), pairs, bitmask)
+        # what llguidance.torch.fill_next_token_bitmask_par does after its checks; importing that module
+        # imports torch._dynamo for its @torch.compile kernel: ~2 s, once per worker, inside the first
+        # constrained step, which stalled every row of that batch
+        _get_executor().unsafe_compute_mask_ptr(pairs, bitmask.data_ptr(), words * 4, len(constraints))
     return bitmask
 
 
