@@ -289,6 +289,18 @@ def test_constrained_samples_stay_inside_the_grammar(serving):
     assert results[3].completions[0].num_tokens > 0
 
 
+def test_prepare_grammar_builds_what_the_first_constrained_step_needs(tiny_model_dir):
+    serving = Serving.new(str(tiny_model_dir), str(tiny_model_dir), max_batch_size=4, batch_timeout_ms=0, num_threads=1)
+    serving.prepare_grammar()
+    store = serving.mask_store()
+    assert ("start", None) in store.compile_seconds  # the whole-file grammar compiled, its first mask computed
+    prepared = serving.steering_vocab()
+    engine = serving.engine()
+    req = GenerationRequest(prompt="x", params=greedy(4), constrained=True, entry_rule="start")
+    assert engine.generate([req])[0].completions[0].num_tokens > 0
+    assert engine._vocab_steering() is prepared  # the engine steers with the prepared facts, not a rebuild
+
+
 def test_constrained_samples_near_their_budget_are_closed_out(serving):
     from elixir_coder_lsp.inference import constraints
 

@@ -532,8 +532,8 @@ class Engine:
         return True
 
     def _vocab_steering(self) -> SteeringVocab:
-        if self._steering is None:  # built on the first constrained step, from the mask store's decoded vocabulary
-            self._steering = SteeringVocab(self.serving.mask_store().vocab.texts, self.eos)
+        if self._steering is None:  # usually built by the worker's prepare_grammar before the first request
+            self._steering = self.serving.steering_vocab()
         return self._steering
 
     def _update(self, state: RequestState, seq: SequenceState, token: int, logprob: float) -> None:

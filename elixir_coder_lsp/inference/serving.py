@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 _MASK_LOCK = threading.Lock()
+_STEERING_LOCK = threading.Lock()
 
 DTYPES = {"float32": "float32", "fp32": "float32", "bfloat16": "bfloat16", "bf16": "bfloat16", "float16": "float16", "fp16": "float16"}
 
@@ -96,6 +97,7 @@ class Serving:
     load_s: float = 0.0
     eos_token_ids: frozenset[int] = frozenset()
     _mask_store: Any = None
+    _steering_vocab: Any = None
 
     @classmethod
     def new(cls, model: Any, tokenizer: Any = None, *, options: ServingOptions | None = None, **opts: Any) -> Serving:
@@ -157,10 +159,26 @@ class Serving:
                 self._mask_store = constraints.build_mask_store(self.tokenizer)
             return self._mask_store
 
+    def steering_vocab(self) -> Any:
+        """The vocabulary facts the engine steers constrained rows with (built once)."""
+        from elixir_coder_lsp.inference.steering_vocab import SteeringVocab
+
+        store = self.mask_store()
+        with _STEERING_LOCK:
+            if self._steering_vocab is None:
+                self._steering_vocab = SteeringVocab(store.vocab.texts, self.eos_token_ids)
+            return self._steering_vocab
+
     def prepare_grammar(self) -> None:
-        """Build the llguidance tokenizer now (the worker calls this in the background after loading)."""
+        """Build what the first constrained step needs (the worker calls this in the background after loading).
+
+        The llguidance tokenizer, the decoded vocabulary and its steering facts, and the whole-file
+        grammar with its first mask: on a large vocabulary each takes a fraction of a second, which the
+        engine would otherwise spend inside a step, holding up every row of the batch.
+        """
         try:
-            self.mask_store()
+            self.mask_store().constraint("start")
+            self.steering_vocab()
         except Exception as exc:  # noqa: BLE001 - constrained requests will report it when they come
             log.info("grammar support not prepared: %s", exc)
 
