@@ -138,8 +138,8 @@ def test_fill_bitmask_equals_llguidance_torch(bpe_tokenizer, mask_store) -> None
 
 
 def test_masks_do_not_import_torch_dynamo(tiny_model_dir) -> None:
-    # llguidance.torch compiles a kernel at import (torch._dynamo, ~2 s): that import used to land in the
-    # worker's first constrained step
+    # importing llguidance.torch sets up torch.compile for a kernel (~1 s): that import used to land in the
+    # worker's first full mask
     import subprocess
 
     code = (

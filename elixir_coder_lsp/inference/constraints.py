@@ -429,9 +429,9 @@ def fill_bitmask(constraints: Sequence[SequenceConstraint | None], n_vocab: int)
     bitmask = torch.full((len(constraints), words), -1, dtype=torch.int32)  # contiguous, on the CPU
     pairs = [(c.matcher, i) for i, c in enumerate(constraints) if c is not None]
     if pairs:
-        # what llguidance.torch.fill_next_token_bitmask_par does after its checks; importing that module
-        # imports torch._dynamo for its @torch.compile kernel: ~2 s, once per worker, inside the first
-        # constrained step, which stalled every row of that batch
+        # what llguidance.torch.fill_next_token_bitmask_par does after its checks. Importing that module
+        # sets up torch.compile for one of its kernels (~1 s even after the model is loaded), and the
+        # import came inside the worker's first full mask, holding up every row of that batch
         _get_executor().unsafe_compute_mask_ptr(pairs, bitmask.data_ptr(), words * 4, len(constraints))
     return bitmask
 
