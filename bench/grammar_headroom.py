@@ -35,8 +35,9 @@ _HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(_HERE))
 sys.path.insert(0, str(_HERE.parent))
 
+from grammar_items import STEP_STATS  # noqa: E402
+
 RESULTS = _HERE / "results" / "grammar_headroom.json"
-_STEP_STATS = re.compile(r"step-stats: \S+; \d+ lex fuel; (\d+) items")
 ITEMS_PER_MS = 20_000  # llguidance's ParserLimits.step_max_items documentation: "Speed: 20k/ms"
 
 # name -> regex over a token's bytes (tokens of two or more bytes only)
@@ -136,7 +137,7 @@ def _items(programs: list[str], jobs: list[tuple[str, str, str]]) -> dict[str, l
     steps: list[int] = []
     last: int | None = None
     for line in out.stdout.splitlines():
-        m = _STEP_STATS.search(line)
+        m = STEP_STATS.search(line)
         if m:
             last = int(m.group(1))
         elif line.startswith("@@STEP"):

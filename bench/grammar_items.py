@@ -29,7 +29,8 @@ sys.path.insert(0, str(_HERE.parent))
 
 RESULTS = _HERE / "results" / "grammar_items.json"
 DEFAULT_STEP_MAX_ITEMS = 50_000
-_STEP_STATS = re.compile(r"step-stats: \S+; \d+ lex fuel; (\d+) items")
+# one line per mask step in llguidance's log (log_level 2); the group is the step's Earley items
+STEP_STATS = re.compile(r"step-stats: \S+; \d+ lex fuel; (\d+) items")
 
 
 def _child(grammar_file: str, sources_file: str, n_tokens: int, vocab: int) -> None:
@@ -83,7 +84,7 @@ def measure(n_files: int, n_tokens: int, vocab: int, rule: str) -> dict[str, Any
     pending: int | None = None
     rejected: list[str] = []
     for line in out.stdout.splitlines():
-        m = _STEP_STATS.search(line)
+        m = STEP_STATS.search(line)
         if m:
             pending = int(m.group(1))
             continue

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 from collections import Counter
@@ -31,8 +30,9 @@ _HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(_HERE))
 sys.path.insert(0, str(_HERE.parent))
 
+from grammar_items import STEP_STATS  # noqa: E402
+
 RESULTS = _HERE / "results" / "grammar_rows.json"
-_STEP_STATS = re.compile(r"step-stats: \S+; \d+ lex fuel; (\d+) items")
 _BODY = "defmodule Foo do\n  def f(x, y) do\n    "
 
 # name -> text before the mask (replayed byte by byte; the mask is for what follows)
@@ -113,7 +113,7 @@ def _run(grammar_file: str, jobs: list[tuple[str, str, list[bytes]]]) -> dict[st
     items: dict[str, int] = {}
     armed, last = False, None
     for line in out.stdout.splitlines():
-        m = _STEP_STATS.search(line)
+        m = STEP_STATS.search(line)
         if m and armed:
             last = int(m.group(1))
         elif line.startswith("@@MASK"):
